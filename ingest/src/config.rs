@@ -1,0 +1,80 @@
+//! Resource names: the one naming source shared by the gateway, the consumers, the local stack,
+//! the demo and the tests. Deployed functions get the same variables from the Pulumi program.
+//!
+//! Endpoints are not configured here: the AWS SDK reads `AWS_ENDPOINT_URL_KINESIS` and
+//! `AWS_ENDPOINT_URL_DYNAMODB` itself, so pointing a binary at the local stack changes only its
+//! environment, never its code.
+
+/// Environment variable naming the orders stream.
+pub const STREAM_VAR: &str = "ORDERS_STREAM_NAME";
+/// Environment variable naming the orders table.
+pub const ORDERS_TABLE_VAR: &str = "ORDERS_TABLE_NAME";
+/// Environment variable naming the checkpoint table of the standalone consumers.
+pub const CHECKPOINTS_TABLE_VAR: &str = "ORDERS_CHECKPOINTS_TABLE_NAME";
+
+/// The enhanced fan-out consumers registered on the stream, one per processor.
+pub mod consumers {
+    pub const MATERIALISER: &str = "orders-materialiser";
+    pub const ALL: &[&str] = &[MATERIALISER];
+}
+
+/// The orders table's secondary index listing a customer's orders by time.
+pub const ORDERS_BY_CUSTOMER_INDEX: &str = "byCustomer";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceNames {
+    pub stream: String,
+    pub orders_table: String,
+    pub checkpoints_table: String,
+}
+
+impl Default for ResourceNames {
+    fn default() -> Self {
+        Self {
+            stream: "orders".to_owned(),
+            orders_table: "orders".to_owned(),
+            checkpoints_table: "orders-checkpoints".to_owned(),
+        }
+    }
+}
+
+impl ResourceNames {
+    /// The names from the environment, falling back to the defaults.
+    pub fn from_env() -> Self {
+        let defaults = Self::default();
+        let var = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+        Self {
+            stream: var(STREAM_VAR, defaults.stream),
+            orders_table: var(ORDERS_TABLE_VAR, defaults.orders_table),
+            checkpoints_table: var(CHECKPOINTS_TABLE_VAR, defaults.checkpoints_table),
+        }
+    }
+
+    /// The names as environment variables, for starting a binary that reads [`Self::from_env`].
+    pub fn to_env(&self) -> [(&'static str, String); 3] {
+        [
+            (STREAM_VAR, self.stream.clone()),
+            (ORDERS_TABLE_VAR, self.orders_table.clone()),
+            (CHECKPOINTS_TABLE_VAR, self.checkpoints_table.clone()),
+        ]
+    }
+}
+
+/// The shared AWS configuration: region, credentials and endpoints from the usual sources.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// Logs as JSON lines (one place for logs: CloudWatch on AWS), level from `RUST_LOG`.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .init();
+}

@@ -1,0 +1,74 @@
+//! The stream record: a CloudEvents 1.0 structured-mode JSON event.
+//!
+//! Every record on the orders stream is one [`Envelope`]. Its `subject` is the order id, its
+//! `customerid` extension attribute is the customer (from the authenticated token) and also the
+//! partition key, so one customer's events stay in order.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::order::OrderPlaced;
+
+pub const SPEC_VERSION: &str = "1.0";
+/// The CloudEvents `source` of events produced by the orders API.
+pub const API_SOURCE: &str = "/orders/api";
+pub const CONTENT_TYPE: &str = "application/json";
+/// Version of the `data` schema, carried in the `schemaversion` extension attribute.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The event types this pipeline knows. A record of any other type is poison.
+pub mod types {
+    pub const ORDER_PLACED: &str = "order.placed";
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Envelope<T> {
+    pub specversion: String,
+    pub id: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// The order id.
+    pub subject: String,
+    pub datacontenttype: String,
+    /// Extension attribute: the customer id, which is also the partition key.
+    pub customerid: String,
+    /// Extension attribute: the version of `data`'s schema.
+    pub schemaversion: u32,
+    pub data: T,
+}
+
+impl Envelope<OrderPlaced> {
+    /// Wraps a placed order. `id` is the request id; `time` is when the API accepted it.
+    pub fn order_placed(order: OrderPlaced, id: String, time: OffsetDateTime) -> Self {
+        Self {
+            specversion: SPEC_VERSION.to_owned(),
+            id,
+            source: API_SOURCE.to_owned(),
+            event_type: types::ORDER_PLACED.to_owned(),
+            time,
+            subject: order.order_id.to_string(),
+            datacontenttype: CONTENT_TYPE.to_owned(),
+            customerid: order.customer_id.clone(),
+            schemaversion: SCHEMA_VERSION,
+            data: order,
+        }
+    }
+}
+
+impl<T> Envelope<T> {
+    /// The Kinesis partition key: the customer id.
+    pub fn partition_key(&self) -> &str {
+        &self.customerid
+    }
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising these types to JSON cannot fail: no maps with non-string keys, no
+        // fallible Serialize impls.
+        serde_json::to_vec(self).unwrap_or_else(|e| unreachable!("envelope serialises: {e}"))
+    }
+}

@@ -1,0 +1,150 @@
+//! RFC 9457 problem details: every error the gateway returns is `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::violation::Violation;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Seconds a client should wait after a 429 or 503.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem, documented in docs/api.md.
+    #[serde(rename = "type")]
+    pub problem_type: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+impl Problem {
+    fn new(
+        status: StatusCode,
+        problem_type: &'static str,
+        title: &'static str,
+        detail: String,
+    ) -> Self {
+        Self {
+            problem_type,
+            title,
+            status: status.as_u16(),
+            detail,
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn invalid_order(violations: Vec<Violation>) -> Self {
+        let detail = format!(
+            "the order breaks {} rule(s); see violations",
+            violations.len()
+        );
+        Self {
+            violations,
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "/problems/invalid-order",
+                "Invalid order",
+                detail,
+            )
+        }
+    }
+
+    pub fn malformed(detail: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/malformed-body",
+            "Body is not valid JSON",
+            detail,
+        )
+    }
+
+    pub fn unauthenticated(detail: String) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthenticated",
+            "Authentication required",
+            detail,
+        )
+    }
+
+    pub fn wrong_customer() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "/problems/wrong-customer",
+            "Order belongs to another customer",
+            "the body's customerId differs from the authenticated customer".to_owned(),
+        )
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "/problems/too-large",
+            "Body too large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "/problems/unsupported-media-type",
+            "Unsupported media type",
+            "send the order as application/json".to_owned(),
+        )
+    }
+
+    pub fn throttled() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "/problems/throttled",
+            "Too many orders right now",
+            "the order was not accepted; send it again after Retry-After seconds".to_owned(),
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/unavailable",
+            "Orders cannot be accepted right now",
+            "the order was not accepted; send it again after Retry-After seconds".to_owned(),
+        )
+    }
+
+    /// The same problem with every violation's pointer nested under `prefix` (batch entries).
+    pub fn with_pointer_prefix(mut self, prefix: &str) -> Self {
+        for violation in &mut self.violations {
+            violation.pointer.insert_str(0, prefix);
+        }
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
