@@ -1,1 +1,351 @@
+//! The local stack: AWS-compatible engines on loopback, provisioned like the deployed pipeline.
+//!
+//! Kinesis is `ferrokinesis` and DynamoDB is `dynoxide`, both embedded in this process at the
+//! exact versions pinned in the workspace `Cargo.toml`, so the stack needs nothing beyond cargo.
+//! The unchanged AWS SDK clients talk to them; only the endpoint differs. Ports default to free
+//! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
+//! [`LocalStack`] stops what it started and nothing else.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_kinesis::types::{ConsumerStatus, StreamMode, StreamModeDetails, StreamStatus};
+use ingest::config::{ResourceNames, consumers};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub const REGION: &str = "us-east-1";
+/// Shards of the local stream: enough to show per-shard parallelism and ordering.
+pub const DEFAULT_SHARDS: i32 = 4;
+/// How long to wait for an engine to answer or a resource to become active.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the DynamoDB engine did not start: {0}")]
+    DynamoDbEngine(String),
+    #[error("{step} failed: {cause}")]
+    Provision { step: String, cause: String },
+    #[error("{0} did not become ready within {READY_TIMEOUT:?}")]
+    NotReady(String),
+}
+
+fn provision_error(step: impl Into<String>, error: impl std::fmt::Debug) -> StackError {
+    StackError::Provision {
+        step: step.into(),
+        cause: format!("{error:?}"),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    /// Loopback port of Kinesis; 0 picks a free one.
+    pub kinesis_port: u16,
+    /// Loopback port of DynamoDB; 0 picks a free one.
+    pub dynamodb_port: u16,
+    pub shards: i32,
+    pub names: ResourceNames,
+    /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s).
+    pub shard_limits: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            kinesis_port: 0,
+            dynamodb_port: 0,
+            shards: DEFAULT_SHARDS,
+            names: ResourceNames::default(),
+            shard_limits: false,
+        }
+    }
+}
+
+/// A running local stack. Stops when dropped.
+pub struct LocalStack {
+    pub kinesis_endpoint: String,
+    pub dynamodb_endpoint: String,
+    pub names: ResourceNames,
+    /// Key that signs customers' tokens for the local gateway; new for every stack.
+    pub jwt_secret: Vec<u8>,
+    stop: watch::Sender<bool>,
+}
+
+impl LocalStack {
+    /// Starts both engines on loopback and creates the pipeline's resources: the stream with
+    /// its shards, one enhanced fan-out consumer per processor, and the DynamoDB tables.
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let (stop, stopped) = watch::channel(false);
+        let kinesis = bind(options.kinesis_port).await?;
+        let dynamodb = bind(options.dynamodb_port).await?;
+        let kinesis_endpoint = endpoint(&kinesis)?;
+        let dynamodb_endpoint = endpoint(&dynamodb)?;
+
+        let (kinesis_app, _store) = ferrokinesis::create_app(ferrokinesis::store::StoreOptions {
+            create_stream_ms: 0,
+            delete_stream_ms: 0,
+            update_stream_ms: 0,
+            shard_limit: 100,
+            enforce_limits: options.shard_limits,
+            aws_region: REGION.to_owned(),
+            ..Default::default()
+        });
+        tokio::spawn(serve_until_stopped(kinesis, kinesis_app, stopped.clone()));
+
+        let database =
+            dynoxide::Database::memory().map_err(|e| StackError::DynamoDbEngine(e.to_string()))?;
+        let mut dynamodb_stopped = stopped;
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = dynamodb_stopped.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) =
+                dynoxide::server::serve_with_shutdown(dynamodb, database, shutdown).await
+            {
+                tracing::error!(error, "DynamoDB engine stopped");
+            }
+        });
+
+        let jwt_secret = rand::random::<[u8; 32]>().to_vec();
+        let stack = Self {
+            kinesis_endpoint,
+            dynamodb_endpoint,
+            names: options.names.clone(),
+            jwt_secret,
+            stop,
+        };
+        stack.wait_until_answering().await?;
+        stack.provision(options.shards).await?;
+        Ok(stack)
+    }
+
+    /// SDK configuration for the local engines: fixed region and throwaway credentials.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::for_tests(),
+            ))
+            .build()
+    }
+
+    pub fn kinesis(&self) -> aws_sdk_kinesis::Client {
+        let config = aws_sdk_kinesis::config::Builder::from(&self.sdk_config())
+            .endpoint_url(&self.kinesis_endpoint)
+            .build();
+        aws_sdk_kinesis::Client::from_conf(config)
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk_config())
+            .endpoint_url(&self.dynamodb_endpoint)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// The environment a pipeline binary needs to use this stack through the SDK's own
+    /// configuration (service endpoints, region, credentials) and the shared names.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "AWS_ENDPOINT_URL_KINESIS".into(),
+                self.kinesis_endpoint.clone(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB".into(),
+                self.dynamodb_endpoint.clone(),
+            ),
+            ("AWS_REGION".into(), REGION.into()),
+            ("AWS_ACCESS_KEY_ID".into(), "local".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
+        ];
+        env.extend(
+            self.names
+                .to_env()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
+    }
+
+    /// Writes `env` (the variables of [`Self::env`], one `NAME=value` per line, for `source`)
+    /// and `jwt-secret` into `dir`, and returns the secret's path.
+    pub fn write_state(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let secret = dir.join("jwt-secret");
+        std::fs::write(&secret, &self.jwt_secret)?;
+        let mut env: String = self
+            .env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        env.push_str(&format!("GATEWAY_JWT_SECRET_FILE={}\n", secret.display()));
+        std::fs::write(dir.join("env"), env)?;
+        Ok(secret)
+    }
+
+    async fn wait_until_answering(&self) -> Result<(), StackError> {
+        let kinesis = self.kinesis();
+        let dynamodb = self.dynamodb();
+        wait_for("Kinesis", || async {
+            kinesis.list_streams().send().await.is_ok()
+        })
+        .await?;
+        wait_for("DynamoDB", || async {
+            dynamodb.list_tables().send().await.is_ok()
+        })
+        .await
+    }
+
+    async fn provision(&self, shards: i32) -> Result<(), StackError> {
+        let kinesis = self.kinesis();
+        let stream = &self.names.stream;
+        kinesis
+            .create_stream()
+            .stream_name(stream)
+            .shard_count(shards)
+            .stream_mode_details(
+                StreamModeDetails::builder()
+                    .stream_mode(StreamMode::Provisioned)
+                    .build()
+                    .map_err(|e| provision_error("stream mode", e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| provision_error(format!("CreateStream {stream}"), e))?;
+        wait_for(&format!("stream {stream}"), || async {
+            kinesis
+                .describe_stream_summary()
+                .stream_name(stream)
+                .send()
+                .await
+                .is_ok_and(|out| {
+                    out.stream_description_summary()
+                        .is_some_and(|s| s.stream_status() == &StreamStatus::Active)
+                })
+        })
+        .await?;
+        let stream_arn = kinesis
+            .describe_stream_summary()
+            .stream_name(stream)
+            .send()
+            .await
+            .map_err(|e| provision_error("DescribeStreamSummary", e))?
+            .stream_description_summary()
+            .map(|s| s.stream_arn().to_owned())
+            .ok_or_else(|| provision_error("DescribeStreamSummary", "no summary"))?;
+        for consumer in consumers::ALL {
+            kinesis
+                .register_stream_consumer()
+                .stream_arn(&stream_arn)
+                .consumer_name(*consumer)
+                .send()
+                .await
+                .map_err(|e| provision_error(format!("RegisterStreamConsumer {consumer}"), e))?;
+            wait_for(&format!("consumer {consumer}"), || async {
+                kinesis
+                    .describe_stream_consumer()
+                    .stream_arn(&stream_arn)
+                    .consumer_name(*consumer)
+                    .send()
+                    .await
+                    .is_ok_and(|out| {
+                        out.consumer_description()
+                            .is_some_and(|c| c.consumer_status() == &ConsumerStatus::Active)
+                    })
+            })
+            .await?;
+        }
+
+        let dynamodb = self.dynamodb();
+        processors::store::create_orders_table(&dynamodb, &self.names.orders_table)
+            .await
+            .map_err(|e| provision_error(format!("CreateTable {}", self.names.orders_table), e))?;
+        processors::checkpoint::create_checkpoints_table(&dynamodb, &self.names.checkpoints_table)
+            .await
+            .map_err(|e| {
+                provision_error(format!("CreateTable {}", self.names.checkpoints_table), e)
+            })?;
+        Ok(())
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn bind(port: u16) -> Result<TcpListener, StackError> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StackError::Bind { address, source })
+}
+
+fn endpoint(listener: &TcpListener) -> Result<String, StackError> {
+    let address = listener.local_addr().map_err(|source| StackError::Bind {
+        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        source,
+    })?;
+    Ok(format!("http://{address}"))
+}
+
+/// Serves with HTTP/1.1 and HTTP/2 (h2c): `SubscribeToShard` streams events over either.
+async fn serve_until_stopped(
+    listener: TcpListener,
+    app: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(%error, "Kinesis engine stopped");
+    }
+}
+
+async fn wait_for<F, Fut>(what: &str, mut ready: F) -> Result<(), StackError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if ready().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(StackError::NotReady(what.to_owned()))
+}
+
+/// Path of a binary of this workspace built beside the running one (`target/<profile>/`), for
+/// starting the pipeline's processes from tests and the demo.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Test executables live one level down, in `deps/`.
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join(name)
+}
+
+/// A free loopback port, for a child process to listen on.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
+}

@@ -63,6 +63,22 @@ impl<T> Envelope<T> {
     pub fn partition_key(&self) -> &str {
         &self.customerid
     }
+
+    /// The same event attributes around other data (a decoded form of the same data).
+    pub fn with_data<U>(self, data: U) -> Envelope<U> {
+        Envelope {
+            specversion: self.specversion,
+            id: self.id,
+            source: self.source,
+            event_type: self.event_type,
+            time: self.time,
+            subject: self.subject,
+            datacontenttype: self.datacontenttype,
+            customerid: self.customerid,
+            schemaversion: self.schemaversion,
+            data,
+        }
+    }
 }
 
 impl<T: Serialize> Envelope<T> {

@@ -85,8 +85,9 @@ pub struct OrderPlaced {
     pub total: Money,
     pub shipping_address: Address,
     pub payment_reference: String,
-    /// Always UTC, so that it sorts as text (it is a DynamoDB sort key).
-    #[serde(with = "time::serde::rfc3339")]
+    /// UTC to the millisecond, written with a fixed width so that it sorts as text (it is a
+    /// DynamoDB sort key).
+    #[serde(with = "sortable_time")]
     pub placed_at: OffsetDateTime,
 }
 
@@ -106,7 +107,7 @@ impl OrderRequest {
             total,
             shipping_address: self.shipping_address,
             payment_reference: self.payment_reference,
-            placed_at: self.placed_at.to_offset(time::UtcOffset::UTC),
+            placed_at: sortable_time::normalise(self.placed_at),
         })
     }
 }
@@ -211,6 +212,43 @@ fn check_rules(lines: &[OrderLine], given_total: Option<&Money>) -> Result<Money
     }
 }
 
+/// Timestamps that sort as text: UTC, millisecond precision, fixed width
+/// (`2026-11-23T09:15:30.120Z`). Reading accepts any RFC 3339 time.
+pub mod sortable_time {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    use time::{OffsetDateTime, UtcOffset};
+
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+    /// UTC, truncated to the millisecond.
+    pub fn normalise(at: OffsetDateTime) -> OffsetDateTime {
+        let at = at.to_offset(UtcOffset::UTC);
+        at.replace_millisecond(at.millisecond()).unwrap_or(at)
+    }
+
+    pub fn format(at: OffsetDateTime) -> String {
+        normalise(at)
+            .format(FORMAT)
+            .unwrap_or_else(|e| unreachable!("fixed format: {e}"))
+    }
+
+    pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(normalise)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 fn is_currency_code(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
@@ -279,6 +317,16 @@ mod tests {
                 "/total/amount",
             ]
         );
+    }
+
+    #[test]
+    fn placed_at_sorts_as_text() {
+        use time::macros::datetime;
+        let earlier = sortable_time::format(datetime!(2026-11-23 10:15:30 +01:00));
+        let later = sortable_time::format(datetime!(2026-11-23 09:15:30.123456 UTC));
+        assert_eq!(earlier, "2026-11-23T09:15:30.000Z");
+        assert_eq!(later, "2026-11-23T09:15:30.123Z");
+        assert!(earlier < later);
     }
 
     #[test]

@@ -1,1 +1,10 @@
+//! The stream consumers. Each is a plain handler over one Kinesis record
+//! ([`batch::RecordHandler`]); [`batch::process_batch`] lifts it over a batch, and a host runs it:
+//! on AWS Lambda ([`host::lambda`]) or as a standalone enhanced fan-out consumer ([`host::efo`]).
 
+pub mod batch;
+pub mod checkpoint;
+pub mod host;
+pub mod materialiser;
+pub mod record;
+pub mod store;

@@ -1,0 +1,57 @@
+//! Hosting on AWS Lambda: an event source mapping (on an enhanced fan-out consumer) delivers a
+//! `KinesisEvent`; the answer lists the first record to retry (`ReportBatchItemFailures`).
+//!
+//! Lambda checkpoints at the lowest reported sequence number and retries every record from
+//! there, so reporting only the first failure is exact.
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
+
+use crate::batch::{RecordHandler, process_batch, report_poison};
+use crate::record::StreamRecord;
+
+/// Runs `handler` over one Lambda invocation's records.
+pub async fn handle_kinesis_event<H: RecordHandler>(
+    consumer: &str,
+    handler: &H,
+    event: KinesisEvent,
+) -> KinesisEventResponse {
+    let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
+    let outcome = process_batch(handler, &records).await;
+    report_poison(consumer, &outcome);
+    let mut response = KinesisEventResponse::default();
+    if let Some(retry) = outcome.retry_from {
+        tracing::warn!(
+            consumer,
+            sequence_number = retry.sequence_number,
+            reason = retry.reason,
+            handled = outcome.handled,
+            "batch stopped at a transient failure; Lambda retries from it"
+        );
+        response.add_failure(retry.sequence_number);
+    } else {
+        tracing::info!(
+            consumer,
+            handled = outcome.handled,
+            poison = outcome.poison.len(),
+            "batch done"
+        );
+    }
+    response
+}
+
+fn stream_record(record: KinesisEventRecord) -> StreamRecord {
+    // The event id is "{shardId}:{sequenceNumber}".
+    let shard_id = record
+        .event_id
+        .as_deref()
+        .and_then(|id| id.split_once(':'))
+        .map(|(shard, _)| shard.to_owned())
+        .unwrap_or_default();
+    StreamRecord {
+        shard_id,
+        sequence_number: record.kinesis.sequence_number,
+        partition_key: record.kinesis.partition_key,
+        data: record.kinesis.data.0,
+    }
+}
