@@ -6,6 +6,9 @@
 //! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
 //! [`LocalStack`] stops what it started and nothing else.
 
+pub mod inspect;
+pub mod sample;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +24,11 @@ pub const REGION: &str = "us-east-1";
 pub const DEFAULT_SHARDS: i32 = 4;
 /// How long to wait for an engine to answer or a resource to become active.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Kinesis requests served at once; more wait their turn (see [`LocalStack::start`]).
+const KINESIS_MAX_IN_FLIGHT: usize = 8;
+/// Kinesis engine workers: more than the requests in flight plus the subscriptions of every
+/// consumer to every shard (4 consumers x 4 shards in the full pipeline).
+const KINESIS_WORKERS: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -31,6 +39,8 @@ pub enum StackError {
     },
     #[error("the DynamoDB engine did not start: {0}")]
     DynamoDbEngine(String),
+    #[error("cannot start the {name} engine: {cause}")]
+    Engine { name: &'static str, cause: String },
     #[error("{step} failed: {cause}")]
     Provision { step: String, cause: String },
     #[error("{0} did not become ready within {READY_TIMEOUT:?}")]
@@ -83,8 +93,8 @@ impl LocalStack {
     /// its shards, one enhanced fan-out consumer per processor, and the DynamoDB tables.
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let (stop, stopped) = watch::channel(false);
-        let kinesis = bind(options.kinesis_port).await?;
-        let dynamodb = bind(options.dynamodb_port).await?;
+        let kinesis = bind(options.kinesis_port)?;
+        let dynamodb = bind(options.dynamodb_port)?;
         let kinesis_endpoint = endpoint(&kinesis)?;
         let dynamodb_endpoint = endpoint(&dynamodb)?;
 
@@ -97,21 +107,37 @@ impl LocalStack {
             aws_region: REGION.to_owned(),
             ..Default::default()
         });
-        tokio::spawn(serve_until_stopped(kinesis, kinesis_app, stopped.clone()));
+        // ferrokinesis 0.7 holds a DashMap guard across an await while reading records, and a
+        // writer then blocks its worker thread on that map: with every worker blocked, it
+        // deadlocks (seen with 2 workers under a burst of puts while subscribed). Bounding the
+        // requests in flight, on a runtime with more workers than requests plus subscriptions,
+        // always leaves a worker free to finish the reader. See docs/local-stack.md.
+        let kinesis_app = kinesis_app.layer(tower::limit::ConcurrencyLimitLayer::new(
+            KINESIS_MAX_IN_FLIGHT,
+        ));
+        let mut kinesis_stopped = stopped.clone();
+        spawn_engine("kinesis", KINESIS_WORKERS, move || async move {
+            let listener = TcpListener::from_std(kinesis)?;
+            let shutdown = async move {
+                let _ = kinesis_stopped.wait_for(|stop| *stop).await;
+            };
+            axum::serve(listener, kinesis_app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        })?;
 
         let database =
             dynoxide::Database::memory().map_err(|e| StackError::DynamoDbEngine(e.to_string()))?;
         let mut dynamodb_stopped = stopped;
-        tokio::spawn(async move {
+        spawn_engine("dynamodb", 2, move || async move {
+            let listener = TcpListener::from_std(dynamodb)?;
             let shutdown = async move {
                 let _ = dynamodb_stopped.wait_for(|stop| *stop).await;
             };
-            if let Err(error) =
-                dynoxide::server::serve_with_shutdown(dynamodb, database, shutdown).await
-            {
-                tracing::error!(error, "DynamoDB engine stopped");
-            }
-        });
+            dynoxide::server::serve_with_shutdown(listener, database, shutdown)
+                .await
+                .map_err(std::io::Error::other)
+        })?;
 
         let jwt_secret = rand::random::<[u8; 32]>().to_vec();
         let stack = Self {
@@ -284,36 +310,51 @@ impl Drop for LocalStack {
     }
 }
 
-async fn bind(port: u16) -> Result<TcpListener, StackError> {
+fn bind(port: u16) -> Result<std::net::TcpListener, StackError> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| StackError::Bind { address, source })
+    let listener = std::net::TcpListener::bind(address)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener));
+    listener.map_err(|source| StackError::Bind { address, source })
 }
 
-fn endpoint(listener: &TcpListener) -> Result<String, StackError> {
+/// Runs an engine on its own runtime and threads, as if it were its own server process, so
+/// that neither engine nor the code under test can starve the others' workers.
+fn spawn_engine<F, Fut>(name: &'static str, workers: usize, serve: F) -> Result<(), StackError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name(format!("{name}-engine"))
+        .enable_all()
+        .build()
+        .map_err(|e| StackError::Engine {
+            name,
+            cause: e.to_string(),
+        })?;
+    std::thread::Builder::new()
+        .name(format!("{name}-engine"))
+        .spawn(move || {
+            if let Err(error) = runtime.block_on(serve()) {
+                tracing::error!(engine = name, %error, "engine stopped");
+            }
+            // Connections still open (a subscription) must not hold the thread.
+            runtime.shutdown_background();
+        })
+        .map_err(|e| StackError::Engine {
+            name,
+            cause: e.to_string(),
+        })?;
+    Ok(())
+}
+
+fn endpoint(listener: &std::net::TcpListener) -> Result<String, StackError> {
     let address = listener.local_addr().map_err(|source| StackError::Bind {
         address: SocketAddr::from(([127, 0, 0, 1], 0)),
         source,
     })?;
     Ok(format!("http://{address}"))
-}
-
-/// Serves with HTTP/1.1 and HTTP/2 (h2c): `SubscribeToShard` streams events over either.
-async fn serve_until_stopped(
-    listener: TcpListener,
-    app: axum::Router,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let shutdown = async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!(%error, "Kinesis engine stopped");
-    }
 }
 
 async fn wait_for<F, Fut>(what: &str, mut ready: F) -> Result<(), StackError>

@@ -1,0 +1,463 @@
+//! `demo`: a sale-event burst through the whole local pipeline, ending in a summary.
+//!
+//! Starts the local stack, then the `gateway` and `materialiser` binaries as their own
+//! processes, sends a burst of orders from many customers through the gateway (some of them
+//! deliberately bad, some retried, wholesale ones in batches), waits until every accepted order
+//! is in DynamoDB, prints a summary and writes it to `out/demo-summary.json`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use devstack::sample::{self, BadInput};
+use devstack::{LocalStack, StackOptions, free_port, inspect, workspace_binary};
+use futures::StreamExt;
+use ingest::auth::TokenIssuer;
+use ingest::order::{Channel, OrderRequest};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(about = "Send a sale-event burst through the local pipeline and summarise what happened")]
+struct Args {
+    /// Orders to send, single and batched, bad ones included.
+    #[arg(long, default_value_t = 2400)]
+    orders: usize,
+    /// Distinct customers placing them.
+    #[arg(long, default_value_t = 240)]
+    customers: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Give up waiting for the pipeline to drain after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    drain_timeout: u64,
+    #[arg(long, default_value = "out")]
+    out_dir: PathBuf,
+}
+
+/// One request of the burst.
+enum Shot {
+    Order {
+        customer: String,
+        order: OrderRequest,
+    },
+    Bad {
+        customer: String,
+        kind: BadInput,
+        order: OrderRequest,
+    },
+    Batch {
+        customer: String,
+        orders: Vec<OrderRequest>,
+    },
+}
+
+/// What the burst got back.
+#[derive(Default)]
+struct Tally {
+    accepted: Vec<Uuid>,
+    rejected: BTreeMap<String, usize>,
+    /// Bad input that was not answered with its expected status: must stay 0.
+    unexpected: Vec<String>,
+    retries_after_throttling: usize,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    sent: usize,
+    accepted: usize,
+    accepted_unique: usize,
+    duplicates_sent: usize,
+    rejected: usize,
+    rejected_by_reason: BTreeMap<String, usize>,
+    unexpected_answers: usize,
+    retries_after_throttling: usize,
+    materialised: usize,
+    missing: usize,
+    customers: usize,
+    send_seconds: f64,
+    drain_seconds: f64,
+    total_seconds: f64,
+    /// Unique accepted orders per second, from the first request to the last order materialised.
+    throughput: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let logs = args.out_dir.join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+
+    println!("Starting the local stack (Kinesis with 4 shards, DynamoDB)...");
+    let stack = LocalStack::start(StackOptions::default()).await?;
+    let secret_file = stack.write_state(&args.out_dir.join("devstack"))?;
+    let gateway_port = free_port()?;
+    let gateway_url = format!("http://127.0.0.1:{gateway_port}");
+    let mut gateway = spawn(
+        &stack,
+        "gateway",
+        &logs,
+        &[
+            ("GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
+            ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
+        ],
+    )?;
+    let mut materialiser = spawn(&stack, "materialiser", &logs, &[])?;
+    let http = reqwest::Client::new();
+    wait_for_gateway(&http, &gateway_url).await?;
+    println!(
+        "Gateway on {gateway_url}, materialiser subscribed; logs in {}",
+        logs.display()
+    );
+
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let shots = plan(&mut rng, args.orders, args.customers);
+    let tokens = Arc::new(TokenIssuer::hs256(&stack.jwt_secret));
+    println!(
+        "Sending {} orders from {} customers, {} at a time...",
+        args.orders, args.customers, args.concurrency
+    );
+
+    let started = Instant::now();
+    let answers: Vec<Tally> = futures::stream::iter(shots)
+        .map(|shot| send(&http, &gateway_url, &tokens, shot))
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let send_seconds = started.elapsed().as_secs_f64();
+    let mut tally = Tally::default();
+    for answer in answers {
+        tally.accepted.extend(answer.accepted);
+        for (reason, n) in answer.rejected {
+            *tally.rejected.entry(reason).or_default() += n;
+        }
+        tally.unexpected.extend(answer.unexpected);
+        tally.retries_after_throttling += answer.retries_after_throttling;
+    }
+    let unique: Vec<Uuid> = tally
+        .accepted
+        .iter()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let duplicates_sent = tally.accepted.len() - unique.len();
+
+    println!("Sent in {send_seconds:.2} s; waiting for the pipeline to drain...");
+    let dynamodb = stack.dynamodb();
+    let drain_started = Instant::now();
+    let mut missing = unique.clone();
+    while !missing.is_empty() && drain_started.elapsed() < Duration::from_secs(args.drain_timeout) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        missing = inspect::missing_orders(&dynamodb, &stack.names.orders_table, &missing).await?;
+    }
+    let drain_seconds = drain_started.elapsed().as_secs_f64();
+    let total_seconds = started.elapsed().as_secs_f64();
+    let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
+
+    stop(&mut gateway).await;
+    stop(&mut materialiser).await;
+
+    let rejected = tally.rejected.values().sum();
+    let summary = Summary {
+        sent: args.orders,
+        accepted: tally.accepted.len(),
+        accepted_unique: unique.len(),
+        duplicates_sent,
+        rejected,
+        rejected_by_reason: tally.rejected,
+        unexpected_answers: tally.unexpected.len(),
+        retries_after_throttling: tally.retries_after_throttling,
+        materialised,
+        missing: missing.len(),
+        customers: args.customers,
+        send_seconds,
+        drain_seconds,
+        total_seconds,
+        throughput: unique.len() as f64 / total_seconds,
+    };
+    print_summary(&summary);
+    for problem in tally.unexpected.iter().take(5) {
+        println!("  unexpected: {problem}");
+    }
+    let path = args.out_dir.join("demo-summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)?;
+    println!("Summary written to {}", path.display());
+    if summary.missing > 0
+        || summary.unexpected_answers > 0
+        || summary.materialised != summary.accepted_unique
+    {
+        bail!("the pipeline lost or mishandled orders: see the summary above");
+    }
+    Ok(())
+}
+
+/// The burst: mostly valid single orders, bad input of every kind, wholesale batches, and
+/// retries of orders already sent (the same order id, so the same order).
+fn plan(rng: &mut StdRng, orders: usize, customers: usize) -> Vec<Shot> {
+    let mut shots = Vec::new();
+    let mut retries = Vec::new();
+    let mut planned = 0;
+    let mut bad_kinds = BadInput::ALL.iter().cycle();
+    while planned < orders {
+        let customer = sample::customer_id(rng.random_range(0..customers));
+        let roll: f64 = rng.random();
+        if roll < 0.05 && orders - planned >= 10 {
+            let orders = (0..10)
+                .map(|_| sample::order(rng, Channel::Wholesale))
+                .collect();
+            shots.push(Shot::Batch { customer, orders });
+            planned += 10;
+        } else if roll < 0.12 {
+            let kind = *bad_kinds.next().unwrap_or(&BadInput::WrongTotal);
+            shots.push(Shot::Bad {
+                customer,
+                kind,
+                order: sample::order(rng, Channel::Web),
+            });
+            planned += 1;
+        } else if roll < 0.16 && !retries.is_empty() {
+            let (customer, order): (String, OrderRequest) =
+                retries.swap_remove(rng.random_range(0..retries.len()));
+            shots.push(Shot::Order { customer, order });
+            planned += 1;
+        } else {
+            let channel = if rng.random_bool(0.6) {
+                Channel::Web
+            } else {
+                Channel::Mobile
+            };
+            let order = sample::order(rng, channel);
+            retries.push((customer.clone(), order.clone()));
+            shots.push(Shot::Order { customer, order });
+            planned += 1;
+        }
+    }
+    shots
+}
+
+async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot: Shot) -> Tally {
+    let mut tally = Tally::default();
+    match shot {
+        Shot::Order { customer, order } => {
+            let body = serde_json::to_vec(&sample::to_json(&order)).unwrap_or_default();
+            let (status, answer) = post(
+                http,
+                &format!("{gateway}/orders"),
+                Some(&tokens.token(&customer, 600)),
+                "application/json",
+                body,
+                &mut tally,
+            )
+            .await;
+            if status == 202 {
+                tally.accepted.push(order.order_id);
+            } else {
+                tally
+                    .unexpected
+                    .push(format!("valid order answered {status}: {answer}"));
+            }
+        }
+        Shot::Bad {
+            customer,
+            kind,
+            order,
+        } => {
+            let token = (kind != BadInput::NoToken).then(|| tokens.token(&customer, 600));
+            let content_type = if kind == BadInput::WrongContentType {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
+            let (status, answer) = post(
+                http,
+                &format!("{gateway}/orders"),
+                token.as_deref(),
+                content_type,
+                kind.body(&order),
+                &mut tally,
+            )
+            .await;
+            if status == kind.expected_status() {
+                *tally
+                    .rejected
+                    .entry(format!(
+                        "{status} {}",
+                        answer["type"].as_str().unwrap_or("?")
+                    ))
+                    .or_default() += 1;
+            } else {
+                tally
+                    .unexpected
+                    .push(format!("{kind:?} answered {status}: {answer}"));
+            }
+        }
+        Shot::Batch { customer, orders } => {
+            let body = serde_json::to_vec(
+                &json!({ "orders": orders.iter().map(sample::to_json).collect::<Vec<_>>() }),
+            )
+            .unwrap_or_default();
+            let (status, answer) = post(
+                http,
+                &format!("{gateway}/orders:batch"),
+                Some(&tokens.token(&customer, 600)),
+                "application/json",
+                body,
+                &mut tally,
+            )
+            .await;
+            let results = answer["results"].as_array().cloned().unwrap_or_default();
+            if status != 200 || results.len() != orders.len() {
+                tally
+                    .unexpected
+                    .push(format!("batch answered {status}: {answer}"));
+            }
+            for (order, result) in orders.iter().zip(results) {
+                if result["status"] == 202 {
+                    tally.accepted.push(order.order_id);
+                } else {
+                    tally
+                        .unexpected
+                        .push(format!("batch entry answered {result}"));
+                }
+            }
+        }
+    }
+    tally
+}
+
+/// POSTs, honouring `Retry-After` on 429 and 503 like a well-behaved client.
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+    tally: &mut Tally,
+) -> (u16, Value) {
+    for _ in 0..10 {
+        let mut request = http
+            .post(url)
+            .header("content-type", content_type)
+            .body(body.clone());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return (0, Value::String(error.to_string())),
+        };
+        let status = response.status().as_u16();
+        if status == 429 || status == 503 {
+            tally.retries_after_throttling += 1;
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
+        return (status, response.json().await.unwrap_or(Value::Null));
+    }
+    (
+        429,
+        Value::String("still throttled after 10 attempts".into()),
+    )
+}
+
+fn spawn(
+    stack: &LocalStack,
+    binary: &str,
+    logs: &Path,
+    extra_env: &[(&str, String)],
+) -> anyhow::Result<Child> {
+    let path = workspace_binary(binary);
+    let log = std::fs::File::create(logs.join(format!("{binary}.log")))?;
+    Command::new(&path)
+        .envs(stack.env())
+        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting {} (build it first: cargo build --release --bins)",
+                path.display()
+            )
+        })
+}
+
+async fn wait_for_gateway(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if http
+            .get(format!("{url}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the gateway did not answer on {url}")
+}
+
+/// SIGTERM, so the process stops cleanly; SIGKILL if it does not within five seconds.
+async fn stop(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
+
+fn print_summary(s: &Summary) {
+    println!();
+    println!("Sale-event burst through the local pipeline");
+    println!(
+        "  sent                {:>8}  orders from {} customers",
+        s.sent, s.customers
+    );
+    println!(
+        "  accepted            {:>8}  ({} unique orders, {} retries of the same order)",
+        s.accepted, s.accepted_unique, s.duplicates_sent
+    );
+    println!("  rejected            {:>8}", s.rejected);
+    for (reason, n) in &s.rejected_by_reason {
+        println!("    {reason:<36} {n:>6}");
+    }
+    println!("  throttled, retried  {:>8}", s.retries_after_throttling);
+    println!(
+        "  materialised        {:>8}  orders in DynamoDB",
+        s.materialised
+    );
+    println!("  missing             {:>8}", s.missing);
+    println!("  time to send        {:>8.2} s", s.send_seconds);
+    println!(
+        "  time to drain       {:>8.2} s  (after the last answer)",
+        s.drain_seconds
+    );
+    println!(
+        "  throughput          {:>8.0} orders/s  (first request to last order materialised)",
+        s.throughput
+    );
+}

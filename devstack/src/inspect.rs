@@ -1,0 +1,76 @@
+//! Reading back what the pipeline did, for the demo and the tests.
+
+use std::collections::HashSet;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
+use processors::store::attr;
+use uuid::Uuid;
+
+/// The ids among `order_ids` that have no item in the orders table.
+pub async fn missing_orders(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    order_ids: &[Uuid],
+) -> Result<Vec<Uuid>, aws_sdk_dynamodb::Error> {
+    let mut found = HashSet::new();
+    for chunk in order_ids.chunks(100) {
+        let keys = chunk
+            .iter()
+            .map(|id| [(attr::ORDER_ID.to_owned(), AttributeValue::S(id.to_string()))].into())
+            .collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("#id")
+                .expression_attribute_names("#id", attr::ORDER_ID)
+                .build()
+                .map_err(aws_sdk_dynamodb::Error::from)?,
+        );
+        while let Some(keys) = request.take() {
+            let output = dynamodb
+                .batch_get_item()
+                .request_items(table, keys)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(table)
+                .unwrap_or_default()
+            {
+                if let Some(AttributeValue::S(id)) = item.get(attr::ORDER_ID) {
+                    found.insert(id.clone());
+                }
+            }
+            request = output.unprocessed_keys.unwrap_or_default().remove(table);
+        }
+    }
+    Ok(order_ids
+        .iter()
+        .filter(|id| !found.contains(&id.to_string()))
+        .copied()
+        .collect())
+}
+
+/// Number of items in `table`.
+pub async fn count_items(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<usize, aws_sdk_dynamodb::Error> {
+    let mut count = 0usize;
+    let mut start = None;
+    loop {
+        let output = dynamodb
+            .scan()
+            .table_name(table)
+            .select(Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        count += usize::try_from(output.count).unwrap_or_default();
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(count),
+        }
+    }
+}
