@@ -62,8 +62,28 @@ pub struct StackOptions {
     pub dynamodb_port: u16,
     pub shards: i32,
     pub names: ResourceNames,
-    /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s).
+    /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s). Embedded engine only.
     pub shard_limits: bool,
+    pub kinesis_engine: KinesisEngine,
+}
+
+/// Which engine serves Kinesis. See docs/local-stack.md for how they compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KinesisEngine {
+    /// `ferrokinesis`, embedded in this process.
+    Ferrokinesis,
+    /// `kinesis-local` (kinesis-mock) from npm, run with Node as a child process.
+    KinesisMock,
+}
+
+impl KinesisEngine {
+    /// The engine named by `DEVSTACK_KINESIS_ENGINE` (`ferrokinesis` or `kinesis-mock`).
+    pub fn from_env() -> Self {
+        match std::env::var("DEVSTACK_KINESIS_ENGINE").as_deref() {
+            Ok("ferrokinesis") => Self::Ferrokinesis,
+            _ => Self::KinesisMock,
+        }
+    }
 }
 
 impl Default for StackOptions {
@@ -74,6 +94,7 @@ impl Default for StackOptions {
             shards: DEFAULT_SHARDS,
             names: ResourceNames::default(),
             shard_limits: false,
+            kinesis_engine: KinesisEngine::from_env(),
         }
     }
 }
@@ -86,6 +107,8 @@ pub struct LocalStack {
     /// Key that signs customers' tokens for the local gateway; new for every stack.
     pub jwt_secret: Vec<u8>,
     stop: watch::Sender<bool>,
+    /// The Kinesis engine's process, when it is one.
+    kinesis_process: Option<std::process::Child>,
 }
 
 impl LocalStack {
@@ -98,33 +121,18 @@ impl LocalStack {
         let kinesis_endpoint = endpoint(&kinesis)?;
         let dynamodb_endpoint = endpoint(&dynamodb)?;
 
-        let (kinesis_app, _store) = ferrokinesis::create_app(ferrokinesis::store::StoreOptions {
-            create_stream_ms: 0,
-            delete_stream_ms: 0,
-            update_stream_ms: 0,
-            shard_limit: 100,
-            enforce_limits: options.shard_limits,
-            aws_region: REGION.to_owned(),
-            ..Default::default()
-        });
-        // ferrokinesis 0.7 holds a DashMap guard across an await while reading records, and a
-        // writer then blocks its worker thread on that map: with every worker blocked, it
-        // deadlocks (seen with 2 workers under a burst of puts while subscribed). Bounding the
-        // requests in flight, on a runtime with more workers than requests plus subscriptions,
-        // always leaves a worker free to finish the reader. See docs/local-stack.md.
-        let kinesis_app = kinesis_app.layer(tower::limit::ConcurrencyLimitLayer::new(
-            KINESIS_MAX_IN_FLIGHT,
-        ));
-        let mut kinesis_stopped = stopped.clone();
-        spawn_engine("kinesis", KINESIS_WORKERS, move || async move {
-            let listener = TcpListener::from_std(kinesis)?;
-            let shutdown = async move {
-                let _ = kinesis_stopped.wait_for(|stop| *stop).await;
-            };
-            axum::serve(listener, kinesis_app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        })?;
+        let kinesis_process = match options.kinesis_engine {
+            KinesisEngine::Ferrokinesis => {
+                start_ferrokinesis(kinesis, options.shard_limits, stopped.clone())?;
+                None
+            }
+            KinesisEngine::KinesisMock => {
+                let port = kinesis.local_addr().map(|a| a.port()).unwrap_or_default();
+                // The process binds the port itself: release it just before it starts.
+                drop(kinesis);
+                Some(start_kinesis_mock(port)?)
+            }
+        };
 
         let database =
             dynoxide::Database::memory().map_err(|e| StackError::DynamoDbEngine(e.to_string()))?;
@@ -146,6 +154,7 @@ impl LocalStack {
             names: options.names.clone(),
             jwt_secret,
             stop,
+            kinesis_process,
         };
         stack.wait_until_answering().await?;
         stack.provision(options.shards).await?;
@@ -307,7 +316,92 @@ impl LocalStack {
 impl Drop for LocalStack {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        if let Some(mut process) = self.kinesis_process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
     }
+}
+
+fn start_ferrokinesis(
+    listener: std::net::TcpListener,
+    shard_limits: bool,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), StackError> {
+    let (app, _store) = ferrokinesis::create_app(ferrokinesis::store::StoreOptions {
+        create_stream_ms: 0,
+        delete_stream_ms: 0,
+        update_stream_ms: 0,
+        shard_limit: 100,
+        enforce_limits: shard_limits,
+        aws_region: REGION.to_owned(),
+        ..Default::default()
+    });
+    // ferrokinesis 0.7 holds a DashMap guard across an await while reading records, and a
+    // writer then blocks its worker thread on that map: with every worker blocked, it
+    // deadlocks (seen with 2 workers under a burst of puts while subscribed). Bounding the
+    // requests in flight, on a runtime with more workers than requests plus subscriptions,
+    // always leaves a worker free to finish the reader. See docs/local-stack.md.
+    let app = app.layer(tower::limit::ConcurrencyLimitLayer::new(
+        KINESIS_MAX_IN_FLIGHT,
+    ));
+    spawn_engine("kinesis", KINESIS_WORKERS, move || async move {
+        let listener = TcpListener::from_std(listener)?;
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    })
+}
+
+/// Where `scripts/install-engines` puts the npm engines.
+pub fn engines_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("engines/node_modules")
+}
+
+fn start_kinesis_mock(port: u16) -> Result<std::process::Child, StackError> {
+    let main = engines_dir().join("kinesis-local/main.js");
+    if !main.exists() {
+        return Err(StackError::Engine {
+            name: "kinesis-mock",
+            cause: format!("{} is missing: run scripts/install-engines", main.display()),
+        });
+    }
+    let tls_port = free_port().map_err(|e| StackError::Engine {
+        name: "kinesis-mock",
+        cause: e.to_string(),
+    })?;
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(&main)
+        // It reads its TLS certificate (server.json) from the working directory.
+        .current_dir(main.parent().unwrap_or(Path::new(".")))
+        .env("KINESIS_MOCK_PLAIN_PORT", port.to_string())
+        .env("KINESIS_MOCK_TLS_PORT", tls_port.to_string())
+        .env("LOG_LEVEL", "WARN")
+        .env("AWS_REGION", REGION)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for operation in [
+        "CREATE_STREAM",
+        "DELETE_STREAM",
+        "REGISTER_STREAM_CONSUMER",
+        "DEREGISTER_STREAM_CONSUMER",
+        "MERGE_SHARDS",
+        "SPLIT_SHARD",
+        "UPDATE_SHARD_COUNT",
+        "START_STREAM_ENCRYPTION",
+        "STOP_STREAM_ENCRYPTION",
+        "UPDATE_STREAM_MODE",
+    ] {
+        command.env(format!("{operation}_DURATION"), "0ms");
+    }
+    command.spawn().map_err(|e| StackError::Engine {
+        name: "kinesis-mock",
+        cause: format!("node: {e}"),
+    })
 }
 
 fn bind(port: u16) -> Result<std::net::TcpListener, StackError> {

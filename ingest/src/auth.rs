@@ -82,17 +82,29 @@ impl TokenIssuer {
 
     /// A token for `customer_id`, valid for `ttl_seconds`.
     pub fn token(&self, customer_id: &str, ttl_seconds: u64) -> String {
-        let now = time::OffsetDateTime::now_utc()
-            .unix_timestamp()
-            .max(0)
-            .unsigned_abs();
+        self.sign(customer_id, unix_now() + ttl_seconds)
+    }
+
+    /// A token that expired ten minutes ago (beyond any clock-skew leeway), for tests.
+    pub fn token_expired(&self, customer_id: &str) -> String {
+        self.sign(customer_id, unix_now().saturating_sub(600))
+    }
+
+    fn sign(&self, customer_id: &str, exp: u64) -> String {
         let claims = Claims {
             sub: customer_id.to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
-            exp: now + ttl_seconds,
+            exp,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
             .unwrap_or_else(|e| unreachable!("HS256 signing of plain claims cannot fail: {e}"))
     }
+}
+
+fn unix_now() -> u64 {
+    time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .max(0)
+        .unsigned_abs()
 }

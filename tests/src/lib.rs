@@ -1,1 +1,281 @@
+//! Test support: a local stack with the gateway served in-process, helpers to read back what
+//! the pipeline did, and a stand-in for the Lambda Runtime API.
 
+pub mod runtime_api;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use devstack::{LocalStack, StackOptions, inspect, workspace_binary};
+use ingest::auth::{TokenIssuer, TokenVerifier};
+use ingest::config::consumers;
+use ingest::gateway::{Gateway, router};
+use ingest::order::OrderRequest;
+use ingest::producer::Producer;
+use processors::checkpoint::CheckpointStore;
+use processors::host::efo::{EfoConfig, EfoHost};
+use processors::materialiser::Materialiser;
+use processors::store::DynamoOrderStore;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// A local stack with the gateway running in this process.
+pub struct TestPipeline {
+    pub stack: LocalStack,
+    pub gateway_url: String,
+    pub tokens: TokenIssuer,
+    pub http: reqwest::Client,
+}
+
+/// An HTTP answer: status, headers, JSON body (`Null` if none).
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestPipeline {
+    pub async fn start() -> Self {
+        Self::with_options(StackOptions::default()).await
+    }
+
+    pub async fn with_options(options: StackOptions) -> Self {
+        let stack = LocalStack::start(options)
+            .await
+            .expect("local stack starts");
+        let gateway_url = serve_gateway(
+            Producer::new(stack.kinesis(), stack.names.stream.clone()),
+            &stack.jwt_secret,
+        )
+        .await;
+        let tokens = TokenIssuer::hs256(&stack.jwt_secret);
+        Self {
+            stack,
+            gateway_url,
+            tokens,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        post(
+            &self.http,
+            &format!("{}{path}", self.gateway_url),
+            token,
+            content_type,
+            body,
+        )
+        .await
+    }
+
+    /// POSTs a valid order as `customer`.
+    pub async fn post_order(&self, customer: &str, order: &OrderRequest) -> Answer {
+        let body = serde_json::to_vec(order).expect("order serialises");
+        self.post(
+            "/orders",
+            Some(&self.tokens.token(customer, 600)),
+            "application/json",
+            body,
+        )
+        .await
+    }
+
+    /// Every record on every shard of the orders stream.
+    pub async fn stream_records(&self) -> Vec<Record> {
+        read_stream(&self.stack.kinesis(), &self.stack.names.stream).await
+    }
+
+    /// Runs the materialiser in this process until the returned sender is sent `true`.
+    pub fn start_materialiser(&self) -> watch::Sender<bool> {
+        let dynamodb = self.stack.dynamodb();
+        let host = EfoHost::new(
+            self.stack.kinesis(),
+            CheckpointStore::new(
+                dynamodb.clone(),
+                &self.stack.names.checkpoints_table,
+                consumers::MATERIALISER,
+            ),
+            EfoConfig {
+                stream: self.stack.names.stream.clone(),
+                consumer: consumers::MATERIALISER.to_owned(),
+                shard_discovery_interval: Duration::from_secs(1),
+            },
+            Materialiser::new(DynamoOrderStore::new(
+                dynamodb,
+                &self.stack.names.orders_table,
+            )),
+        );
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move { host.run(stopped).await.expect("materialiser runs") });
+        stop
+    }
+
+    /// Starts the `materialiser` binary against this stack, capturing its log lines.
+    pub fn spawn_materialiser(&self) -> (Child, Arc<Mutex<Vec<String>>>) {
+        spawn_with_logs(&workspace_binary("materialiser"), self.stack.env())
+    }
+
+    /// Waits until every id in `order_ids` is in the orders table; returns those still missing.
+    pub async fn wait_materialised(&self, order_ids: &[Uuid], timeout: Duration) -> Vec<Uuid> {
+        let dynamodb = self.stack.dynamodb();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut missing = order_ids.to_vec();
+        while !missing.is_empty() && tokio::time::Instant::now() < deadline {
+            missing = inspect::missing_orders(&dynamodb, &self.stack.names.orders_table, &missing)
+                .await
+                .expect("BatchGetItem");
+            if !missing.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        missing
+    }
+
+    pub async fn order_count(&self) -> usize {
+        inspect::count_items(&self.stack.dynamodb(), &self.stack.names.orders_table)
+            .await
+            .expect("Scan")
+    }
+}
+
+/// Serves the gateway on a free loopback port; returns its base URL.
+pub async fn serve_gateway(producer: Producer, jwt_secret: &[u8]) -> String {
+    let app = router(Gateway {
+        producer,
+        tokens: TokenVerifier::hs256(jwt_secret),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("gateway serves") });
+    url
+}
+
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Answer {
+    let mut request = http
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("gateway answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Every record of every shard, read with GetRecords from TRIM_HORIZON.
+pub async fn read_stream(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Vec<Record> {
+    let shards = kinesis
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("ListShards");
+    let mut records = Vec::new();
+    for shard in shards.shards() {
+        let mut iterator = kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator;
+        while let Some(current) = iterator {
+            let output = kinesis
+                .get_records()
+                .shard_iterator(current)
+                .send()
+                .await
+                .expect("GetRecords");
+            let caught_up = output.records().is_empty();
+            records.extend(output.records().iter().cloned());
+            iterator = if caught_up {
+                None
+            } else {
+                output.next_shard_iterator
+            };
+        }
+    }
+    records
+}
+
+/// Starts a binary with `env`, collecting its stdout and stderr lines.
+pub fn spawn_with_logs(
+    path: &std::path::Path,
+    env: Vec<(String, String)>,
+) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut child = Command::new(path)
+        .envs(env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e}; run `cargo build --bins` first",
+                path.display()
+            )
+        });
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    if let Some(stdout) = child.stdout.take() {
+        collect_lines(BufReader::new(stdout), lines.clone());
+    }
+    if let Some(stderr) = child.stderr.take() {
+        collect_lines(BufReader::new(stderr), lines.clone());
+    }
+    (child, lines)
+}
+
+fn collect_lines<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    reader: BufReader<R>,
+    lines: Arc<Mutex<Vec<String>>>,
+) {
+    tokio::spawn(async move {
+        let mut reader = reader.lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            lines.lock().expect("log lock").push(line);
+        }
+    });
+}
+
+/// The JSON log lines whose message is `message`, as their `fields`.
+pub fn log_events(lines: &Mutex<Vec<String>>, message: &str) -> Vec<HashMap<String, Value>> {
+    lines
+        .lock()
+        .expect("log lock")
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["fields"]["message"] == message)
+        .filter_map(|event| serde_json::from_value(event["fields"].clone()).ok())
+        .collect()
+}

@@ -1,0 +1,560 @@
+//! The AWS behaviours the pipeline relies on, checked against the local engines through the
+//! real SDK clients. If an engine upgrade breaks one of these, the local stack no longer tells
+//! the truth about AWS. See docs/local-stack.md.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::{
+    ConsumerStatus, PutRecordsRequestEntry, ShardIteratorType, StartingPosition, StreamStatus,
+    SubscribeToShardEvent, SubscribeToShardEventStream,
+};
+use devstack::{KinesisEngine, LocalStack, StackOptions};
+use ingest::producer::{Entry, Producer};
+
+/// The local stack with its default Kinesis engine, the one the pipeline's tests use.
+async fn stack() -> LocalStack {
+    LocalStack::start(StackOptions::default())
+        .await
+        .expect("stack")
+}
+
+/// The local stack on the embedded ferrokinesis engine, which alone enforces shard limits and
+/// reports child shards at the end of a closed shard (see docs/local-stack.md).
+async fn ferrokinesis_stack(shard_limits: bool) -> LocalStack {
+    LocalStack::start(StackOptions {
+        shard_limits,
+        kinesis_engine: KinesisEngine::Ferrokinesis,
+        ..Default::default()
+    })
+    .await
+    .expect("stack")
+}
+
+/// Creates a stream with `shards` shards and one registered consumer; returns (stream ARN, consumer ARN).
+async fn stream_with_consumer(
+    kinesis: &aws_sdk_kinesis::Client,
+    name: &str,
+    shards: i32,
+) -> (String, String) {
+    kinesis
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("CreateStream");
+    let arn = loop {
+        let summary = kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("describe");
+        let summary = summary.stream_description_summary().expect("summary");
+        if summary.stream_status() == &StreamStatus::Active {
+            break summary.stream_arn().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let consumer = kinesis
+        .register_stream_consumer()
+        .stream_arn(&arn)
+        .consumer_name(format!("{name}-consumer"))
+        .send()
+        .await
+        .expect("RegisterStreamConsumer")
+        .consumer
+        .expect("consumer");
+    loop {
+        let described = kinesis
+            .describe_stream_consumer()
+            .consumer_arn(consumer.consumer_arn())
+            .send()
+            .await
+            .expect("DescribeStreamConsumer");
+        if described
+            .consumer_description()
+            .is_some_and(|c| c.consumer_status() == &ConsumerStatus::Active)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (arn, consumer.consumer_arn().to_owned())
+}
+
+async fn put(kinesis: &aws_sdk_kinesis::Client, stream: &str, data: &str) -> String {
+    kinesis
+        .put_record()
+        .stream_name(stream)
+        .partition_key("k")
+        .data(Blob::new(data.as_bytes().to_vec()))
+        .send()
+        .await
+        .expect("PutRecord")
+        .sequence_number
+}
+
+/// Subscribes and collects events until `enough` says so (or 10 s pass).
+async fn subscribe(
+    kinesis: &aws_sdk_kinesis::Client,
+    consumer_arn: &str,
+    shard_id: &str,
+    position: StartingPosition,
+    enough: impl Fn(&[SubscribeToShardEvent]) -> bool,
+) -> Vec<SubscribeToShardEvent> {
+    let mut stream = kinesis
+        .subscribe_to_shard()
+        .consumer_arn(consumer_arn)
+        .shard_id(shard_id)
+        .starting_position(position)
+        .send()
+        .await
+        .expect("SubscribeToShard")
+        .event_stream;
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !enough(&events) && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(30), stream.recv()).await {
+            Ok(Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event)))) => {
+                events.push(event)
+            }
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) | Err(_) => break,
+            Ok(Err(error)) => panic!("subscription failed: {error:?}"),
+        }
+    }
+    events
+}
+
+fn data(events: &[SubscribeToShardEvent]) -> Vec<String> {
+    events
+        .iter()
+        .flat_map(|e| e.records())
+        .map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned())
+        .collect()
+}
+
+fn position(kind: ShardIteratorType, sequence_number: Option<&str>) -> StartingPosition {
+    StartingPosition::builder()
+        .r#type(kind)
+        .set_sequence_number(sequence_number.map(str::to_owned))
+        .build()
+        .expect("position")
+}
+
+#[tokio::test]
+async fn put_records_reports_each_failed_entry_and_the_producer_returns_only_what_landed() {
+    let stack = ferrokinesis_stack(true).await;
+    let kinesis = stack.kinesis();
+    stream_with_consumer(&kinesis, "throttled", 1).await;
+    // 500 entries of 2.5 KB into one shard: more than its 1 MB/s.
+    let entries: Vec<PutRecordsRequestEntry> = (0..500)
+        .map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(format!("k{i}"))
+                .data(Blob::new(vec![b'x'; 2500]))
+                .build()
+                .expect("entry")
+        })
+        .collect();
+    let output = kinesis
+        .put_records()
+        .stream_name("throttled")
+        .set_records(Some(entries))
+        .send()
+        .await
+        .expect("PutRecords");
+    let failed = output.failed_record_count.unwrap_or_default();
+    assert!(
+        failed > 0,
+        "the shard's limit was exceeded, so some entries failed"
+    );
+    let failures: Vec<_> = output
+        .records()
+        .iter()
+        .filter(|r| r.error_code.is_some())
+        .collect();
+    assert_eq!(
+        failures.len() as i32,
+        failed,
+        "FailedRecordCount matches the entries with an error code"
+    );
+    for failure in failures {
+        assert_eq!(
+            failure.error_code.as_deref(),
+            Some("ProvisionedThroughputExceededException")
+        );
+        assert!(failure.sequence_number.is_none());
+    }
+    assert!(
+        output
+            .records()
+            .iter()
+            .filter(|r| r.error_code.is_none())
+            .all(|r| r.sequence_number.is_some())
+    );
+
+    // The producer retries only the failed entries and reports exactly what is on the stream.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let producer = Producer::new(kinesis.clone(), "throttled");
+    let entries = (0..500)
+        .map(|i| Entry {
+            partition_key: format!("p{i}"),
+            data: vec![b'y'; 2500],
+        })
+        .collect();
+    let results = producer.put_batch(entries).await;
+    let landed: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|p| p.sequence_number.clone())
+        .collect();
+    let on_stream = pipeline_tests::read_stream(&kinesis, "throttled").await;
+    let from_producer = on_stream
+        .iter()
+        .filter(|r| r.data().as_ref()[0] == b'y')
+        .count();
+    assert_eq!(
+        from_producer,
+        landed.len(),
+        "every Ok is on the stream and every Err is not"
+    );
+}
+
+#[tokio::test]
+async fn subscribe_to_shard_resumes_after_the_continuation_sequence_number_without_duplicates() {
+    let stack = stack().await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "resume", 1).await;
+    for i in 0..10 {
+        put(&kinesis, "resume", &format!("a{i}")).await;
+    }
+    let shard = "shardId-000000000000";
+    let first = subscribe(
+        &kinesis,
+        &consumer,
+        shard,
+        position(ShardIteratorType::TrimHorizon, None),
+        |e| data(e).len() >= 10,
+    )
+    .await;
+    assert_eq!(
+        data(&first),
+        (0..10).map(|i| format!("a{i}")).collect::<Vec<_>>()
+    );
+    let continuation = first
+        .last()
+        .expect("events")
+        .continuation_sequence_number()
+        .to_owned();
+    assert!(
+        !continuation.is_empty(),
+        "an open shard always gives a continuation"
+    );
+    assert!(first.iter().all(|e| e.millis_behind_latest() >= 0));
+
+    for i in 0..5 {
+        put(&kinesis, "resume", &format!("b{i}")).await;
+    }
+    // A new subscription within 5 s of the last would get ResourceInUseException on AWS.
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    let second = subscribe(
+        &kinesis,
+        &consumer,
+        shard,
+        position(ShardIteratorType::AfterSequenceNumber, Some(&continuation)),
+        |e| data(e).len() >= 5,
+    )
+    .await;
+    assert_eq!(
+        data(&second),
+        (0..5).map(|i| format!("b{i}")).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn subscribe_to_shard_after_a_record_sequence_number_skips_what_was_done() {
+    let stack = stack().await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "after", 1).await;
+    let mut sequence_numbers = Vec::new();
+    for i in 0..6 {
+        sequence_numbers.push(put(&kinesis, "after", &format!("r{i}")).await);
+    }
+    let events = subscribe(
+        &kinesis,
+        &consumer,
+        "shardId-000000000000",
+        position(
+            ShardIteratorType::AfterSequenceNumber,
+            Some(&sequence_numbers[3]),
+        ),
+        |e| data(e).len() >= 2,
+    )
+    .await;
+    assert_eq!(data(&events), ["r4", "r5"]);
+}
+
+#[tokio::test]
+async fn the_end_of_a_closed_shard_names_its_children() {
+    let stack = ferrokinesis_stack(false).await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "split", 1).await;
+    put(&kinesis, "split", "before").await;
+    let parent = "shardId-000000000000";
+    kinesis
+        .split_shard()
+        .stream_name("split")
+        .shard_to_split(parent)
+        .new_starting_hash_key((1u128 << 127).to_string())
+        .send()
+        .await
+        .expect("SplitShard");
+    let events = subscribe(
+        &kinesis,
+        &consumer,
+        parent,
+        position(ShardIteratorType::TrimHorizon, None),
+        |events| events.iter().any(|e| !e.child_shards().is_empty()),
+    )
+    .await;
+    assert_eq!(data(&events), ["before"]);
+    let last = events.last().expect("events");
+    // AWS also leaves the continuation out here; ferrokinesis sends one, so the consumer host
+    // treats the child shards as the end-of-shard signal.
+    assert_eq!(last.child_shards().len(), 2);
+    assert!(
+        last.child_shards()
+            .iter()
+            .all(|c| c.parent_shards().contains(&parent.to_owned()))
+    );
+
+    let listed = kinesis
+        .list_shards()
+        .stream_name("split")
+        .send()
+        .await
+        .expect("ListShards");
+    let children: Vec<_> = listed
+        .shards()
+        .iter()
+        .filter(|s| s.parent_shard_id() == Some(parent))
+        .collect();
+    assert_eq!(children.len(), 2, "ListShards gives each child its parent");
+}
+
+#[tokio::test]
+async fn an_at_timestamp_iterator_reads_from_that_time_on() {
+    let stack = stack().await;
+    let kinesis = stack.kinesis();
+    stream_with_consumer(&kinesis, "replay", 1).await;
+    put(&kinesis, "replay", "old").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let from = aws_sdk_kinesis::primitives::DateTime::from(std::time::SystemTime::now());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    put(&kinesis, "replay", "new-1").await;
+    put(&kinesis, "replay", "new-2").await;
+    let iterator = kinesis
+        .get_shard_iterator()
+        .stream_name("replay")
+        .shard_id("shardId-000000000000")
+        .shard_iterator_type(ShardIteratorType::AtTimestamp)
+        .timestamp(from)
+        .send()
+        .await
+        .expect("GetShardIterator")
+        .shard_iterator
+        .expect("iterator");
+    let records = kinesis
+        .get_records()
+        .shard_iterator(iterator)
+        .send()
+        .await
+        .expect("GetRecords");
+    let got: Vec<String> = records
+        .records()
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned())
+        .collect();
+    assert_eq!(got, ["new-1", "new-2"]);
+}
+
+#[tokio::test]
+async fn concurrent_puts_while_subscribed_all_complete() {
+    // The burst that deadlocked ferrokinesis on two workers (see devstack::LocalStack::start).
+    let stack = stack().await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "busy", 1).await;
+    let reader = subscribe(
+        &kinesis,
+        &consumer,
+        "shardId-000000000000",
+        position(ShardIteratorType::TrimHorizon, None),
+        |e| data(e).len() >= 1000,
+    );
+    let writers = futures::future::join_all((0..1000).map(|i| {
+        let kinesis = kinesis.clone();
+        async move { put(&kinesis, "busy", &format!("{i}")).await }
+    }));
+    let (events, _) = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures::future::join(reader, writers),
+    )
+    .await
+    .expect("no deadlock: 1,000 concurrent puts and a subscription finish within 60 s");
+    assert_eq!(data(&events).len(), 1000);
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+#[tokio::test]
+async fn a_failed_conditional_write_changes_nothing_and_returns_the_old_item() {
+    let stack = stack().await;
+    let dynamodb = stack.dynamodb();
+    let table = &stack.names.orders_table;
+    let write = |customer: &str| {
+        dynamodb
+            .put_item()
+            .table_name(table)
+            .item("orderId", s("o-1"))
+            .item("customerId", s(customer))
+            .item("placedAt", s("2026-11-23T10:00:00.000Z"))
+            .condition_expression("attribute_not_exists(orderId)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+    };
+    write("c-1").await.expect("first write");
+    let error = write("c-2")
+        .await
+        .expect_err("second write fails its condition")
+        .into_service_error();
+    match error {
+        PutItemError::ConditionalCheckFailedException(failed) => {
+            assert_eq!(failed.item().expect("old item")["customerId"], s("c-1"));
+        }
+        other => panic!("expected ConditionalCheckFailedException, got {other:?}"),
+    }
+    let item = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("orderId", s("o-1"))
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("item");
+    assert_eq!(item["customerId"], s("c-1"));
+}
+
+#[tokio::test]
+async fn a_cancelled_transaction_writes_nothing_and_gives_a_reason_per_item() {
+    let stack = stack().await;
+    let dynamodb = stack.dynamodb();
+    let table = &stack.names.orders_table;
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .item("orderId", s("taken"))
+        .item("customerId", s("c"))
+        .item("placedAt", s("t"))
+        .send()
+        .await
+        .expect("seed");
+    let put = |id: &str| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .item("orderId", s(id))
+                    .item("customerId", s("c"))
+                    .item("placedAt", s("t"))
+                    .condition_expression("attribute_not_exists(orderId)")
+                    .build()
+                    .expect("put"),
+            )
+            .build()
+    };
+    let error = dynamodb
+        .transact_write_items()
+        .transact_items(put("fresh"))
+        .transact_items(put("taken"))
+        .send()
+        .await
+        .expect_err("the second item's condition fails")
+        .into_service_error();
+    match error {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+            let codes: Vec<Option<&str>> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code())
+                .collect();
+            assert_eq!(codes, [Some("None"), Some("ConditionalCheckFailed")]);
+        }
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    }
+    let fresh = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("orderId", s("fresh"))
+        .send()
+        .await
+        .expect("GetItem");
+    assert!(
+        fresh.item.is_none(),
+        "nothing of a cancelled transaction is written"
+    );
+}
+
+#[tokio::test]
+async fn the_by_customer_index_lists_newest_first_with_keys_only() {
+    let stack = stack().await;
+    let dynamodb = stack.dynamodb();
+    let table = &stack.names.orders_table;
+    for (id, customer, at) in [
+        ("o-1", "c-1", "2026-11-23T09:00:00.000Z"),
+        ("o-2", "c-1", "2026-11-23T11:00:00.000Z"),
+        ("o-3", "c-2", "2026-11-23T10:00:00.000Z"),
+        ("o-4", "c-1", "2026-11-23T10:00:00.000Z"),
+    ] {
+        dynamodb
+            .put_item()
+            .table_name(table)
+            .item("orderId", s(id))
+            .item("customerId", s(customer))
+            .item("placedAt", s(at))
+            .item("status", s("placed"))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+    let output = dynamodb
+        .query()
+        .table_name(table)
+        .index_name(ingest::config::ORDERS_BY_CUSTOMER_INDEX)
+        .key_condition_expression("customerId = :c")
+        .expression_attribute_values(":c", s("c-1"))
+        .scan_index_forward(false)
+        .send()
+        .await
+        .expect("Query");
+    let ids: Vec<&str> = output
+        .items()
+        .iter()
+        .filter_map(|i| i["orderId"].as_s().ok().map(String::as_str))
+        .collect();
+    assert_eq!(ids, ["o-2", "o-4", "o-1"]);
+    assert!(
+        output.items().iter().all(|i| !i.contains_key("status")),
+        "the index projects keys only"
+    );
+}

@@ -1,0 +1,350 @@
+//! The gateway's HTTP contract against the local stack: what is accepted lands on the stream
+//! once, keyed by customer; everything rejected gets its status and message and puts nothing.
+
+use std::time::Duration;
+
+use devstack::sample::{self, BadInput};
+use devstack::{KinesisEngine, LocalStack, StackOptions};
+use ingest::auth::TokenIssuer;
+use ingest::envelope::Envelope;
+use ingest::order::{Channel, OrderPlaced};
+use ingest::producer::Producer;
+use pipeline_tests::{TestPipeline, post, serve_gateway};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(11)
+}
+
+#[tokio::test]
+async fn an_accepted_order_is_one_record_keyed_by_the_token_customer() {
+    let pipeline = TestPipeline::start().await;
+    let order = sample::order(&mut rng(), Channel::Web);
+    let answer = pipeline.post_order("customer-00042", &order).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(answer.body["orderId"], order.order_id.to_string());
+
+    let records = pipeline.stream_records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].partition_key(), Some("customer-00042"));
+    let envelope: Envelope<OrderPlaced> =
+        serde_json::from_slice(records[0].data().as_ref()).expect("envelope");
+    assert_eq!(envelope.event_type, "order.placed");
+    assert_eq!(envelope.customerid, "customer-00042");
+    assert_eq!(envelope.data.customer_id, "customer-00042");
+    assert_eq!(envelope.data.order_id, order.order_id);
+    assert_eq!(envelope.subject, order.order_id.to_string());
+}
+
+#[tokio::test]
+async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
+    let pipeline = TestPipeline::start().await;
+    let order = sample::order(&mut rng(), Channel::Mobile);
+    let token = pipeline.tokens.token("customer-00001", 600);
+    let json = "application/json";
+    let body = serde_json::to_vec(&order).expect("json");
+
+    // (case, token, content type, body, status, problem type, text the detail or a violation has)
+    let mut cases: Vec<(String, Option<String>, &str, Vec<u8>, u16, &str, &str)> = vec![
+        (
+            "no token".into(),
+            None,
+            json,
+            body.clone(),
+            401,
+            "/problems/unauthenticated",
+            "no bearer token",
+        ),
+        (
+            "token signed with another key".into(),
+            Some(TokenIssuer::hs256(b"another key").token("customer-00001", 600)),
+            json,
+            body.clone(),
+            401,
+            "/problems/unauthenticated",
+            "InvalidSignature",
+        ),
+        (
+            "expired token".into(),
+            Some(TokenIssuer::hs256(&pipeline.stack.jwt_secret).token_expired("customer-00001")),
+            json,
+            body.clone(),
+            401,
+            "/problems/unauthenticated",
+            "ExpiredSignature",
+        ),
+        (
+            "form content type".into(),
+            Some(token.clone()),
+            "application/x-www-form-urlencoded",
+            body.clone(),
+            415,
+            "/problems/unsupported-media-type",
+            "application/json",
+        ),
+        (
+            "body over 64 KiB".into(),
+            Some(token.clone()),
+            json,
+            vec![b' '; 70 * 1024],
+            413,
+            "/problems/too-large",
+            "65536 bytes",
+        ),
+    ];
+    for kind in BadInput::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, BadInput::NoToken | BadInput::WrongContentType))
+    {
+        let (problem, text) = match kind {
+            BadInput::WrongTotal => (
+                "/problems/invalid-order",
+                "does not equal the sum of the lines",
+            ),
+            BadInput::MixedCurrencies => ("/problems/invalid-order", "an order has one currency"),
+            BadInput::SchemaViolation => ("/problems/invalid-order", "is not one of \\\"web\\\""),
+            BadInput::NotJson => ("/problems/malformed-body", "EOF"),
+            BadInput::OtherCustomer => (
+                "/problems/wrong-customer",
+                "differs from the authenticated customer",
+            ),
+            BadInput::NoToken | BadInput::WrongContentType => unreachable!(),
+        };
+        cases.push((
+            format!("{kind:?}"),
+            Some(token.clone()),
+            json,
+            kind.body(&order),
+            kind.expected_status(),
+            problem,
+            text,
+        ));
+    }
+
+    for (case, token, content_type, body, status, problem, text) in cases {
+        let answer = pipeline
+            .post("/orders", token.as_deref(), content_type, body)
+            .await;
+        assert_eq!(answer.status, status, "{case}: {}", answer.body);
+        assert_eq!(
+            answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{case}"
+        );
+        assert_eq!(answer.body["type"], problem, "{case}");
+        assert_eq!(answer.body["status"], status, "{case}");
+        let said = answer.body.to_string();
+        assert!(said.contains(text), "{case}: expected '{text}' in {said}");
+    }
+    assert!(
+        pipeline.stream_records().await.is_empty(),
+        "a rejected request put something on the stream"
+    );
+}
+
+#[tokio::test]
+async fn violations_carry_json_pointers_to_every_offending_value() {
+    let pipeline = TestPipeline::start().await;
+    let mut order = serde_json::to_value(sample::order(&mut rng(), Channel::Web)).expect("json");
+    order["lines"][0]["quantity"] = json!(0);
+    order["shippingAddress"]["country"] = json!("Ireland");
+    let answer = pipeline
+        .post(
+            "/orders",
+            Some(&pipeline.tokens.token("c-1", 60)),
+            "application/json",
+            order.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    let mut pointers: Vec<&str> = answer.body["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter_map(|v| v["pointer"].as_str())
+        .collect();
+    pointers.sort();
+    assert_eq!(pointers, ["/lines/0/quantity", "/shippingAddress/country"]);
+}
+
+#[tokio::test]
+async fn a_batch_answers_per_entry_and_puts_only_the_valid_orders() {
+    let pipeline = TestPipeline::start().await;
+    let mut rng = rng();
+    let good: Vec<_> = (0..3)
+        .map(|_| sample::order(&mut rng, Channel::Wholesale))
+        .collect();
+    let bad = sample::order(&mut rng, Channel::Wholesale);
+    let mut bad_json = serde_json::to_value(&bad).expect("json");
+    bad_json["total"] = json!({"amount": 1, "currency": "EUR"});
+    let orders: Vec<Value> = vec![
+        serde_json::to_value(&good[0]).expect("json"),
+        bad_json,
+        serde_json::to_value(&good[1]).expect("json"),
+        serde_json::to_value(&good[2]).expect("json"),
+    ];
+    let answer = pipeline
+        .post(
+            "/orders:batch",
+            Some(&pipeline.tokens.token("wholesaler-7", 600)),
+            "application/json",
+            json!({ "orders": orders }).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["accepted"], 3);
+    assert_eq!(answer.body["rejected"], 1);
+    let results = answer.body["results"].as_array().expect("results");
+    let statuses: Vec<u64> = results
+        .iter()
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, [202, 400, 202, 202]);
+    assert_eq!(
+        results[1]["problem"]["violations"][0]["pointer"],
+        "/orders/1/total/amount"
+    );
+
+    let records = pipeline.stream_records().await;
+    let mut on_stream: Vec<String> = records
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Envelope<OrderPlaced>>(r.data().as_ref())
+                .expect("envelope")
+                .subject
+        })
+        .collect();
+    on_stream.sort();
+    let mut expected: Vec<String> = good.iter().map(|o| o.order_id.to_string()).collect();
+    expected.sort();
+    assert_eq!(on_stream, expected);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.partition_key() == Some("wholesaler-7"))
+    );
+}
+
+#[tokio::test]
+async fn a_batch_over_500_orders_is_rejected_whole() {
+    let pipeline = TestPipeline::start().await;
+    let mut rng = rng();
+    let orders: Vec<Value> = (0..501)
+        .map(|_| sample::to_json(&sample::order(&mut rng, Channel::Web)))
+        .collect();
+    let answer = pipeline
+        .post(
+            "/orders:batch",
+            Some(&pipeline.tokens.token("c-1", 60)),
+            "application/json",
+            json!({ "orders": orders }).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.body["violations"][0]["pointer"], "/orders");
+    assert!(pipeline.stream_records().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_stream_answers_503_with_retry_after() {
+    // A stack only for its key; the gateway's Kinesis client points at a closed port.
+    let stack = LocalStack::start(StackOptions::default())
+        .await
+        .expect("stack");
+    let closed = devstack::free_port().expect("port");
+    let kinesis = aws_sdk_kinesis::Client::from_conf(
+        aws_sdk_kinesis::config::Builder::from(&stack.sdk_config())
+            .endpoint_url(format!("http://127.0.0.1:{closed}"))
+            .build(),
+    );
+    let url = serve_gateway(Producer::new(kinesis, "orders"), &stack.jwt_secret).await;
+    let order = sample::order(&mut rng(), Channel::Web);
+    let answer = post(
+        &reqwest::Client::new(),
+        &format!("{url}/orders"),
+        Some(&TokenIssuer::hs256(&stack.jwt_secret).token("c-1", 60)),
+        "application/json",
+        serde_json::to_vec(&order).expect("json"),
+    )
+    .await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(
+        answer
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(answer.body["type"], "/problems/unavailable");
+    assert!(
+        !answer.body.to_string().contains("127.0.0.1"),
+        "no internal detail leaks to the client"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_stream_answers_429_with_retry_after_and_keeps_accepting_after() {
+    // ferrokinesis is the local engine that enforces shard limits.
+    let pipeline = TestPipeline::with_options(StackOptions {
+        shard_limits: true,
+        shards: 1,
+        kinesis_engine: KinesisEngine::Ferrokinesis,
+        ..Default::default()
+    })
+    .await;
+    // Large wholesale orders for one customer: one shard's 1 MB/s runs out within the burst.
+    let mut rng = rng();
+    let token = pipeline.tokens.token("wholesaler-1", 600);
+    let bodies: Vec<Vec<u8>> = (0..400)
+        .map(|_| {
+            let mut order = sample::order(&mut rng, Channel::Wholesale);
+            order.lines = vec![order.lines[0].clone(); 100];
+            serde_json::to_vec(&order).expect("json")
+        })
+        .collect();
+    let answers = futures::future::join_all(
+        bodies
+            .into_iter()
+            .map(|body| pipeline.post("/orders", Some(&token), "application/json", body)),
+    )
+    .await;
+    let throttled: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    let accepted = answers.iter().filter(|a| a.status == 202).count();
+    assert!(
+        !throttled.is_empty(),
+        "the burst exceeds the shard's limit, so some answers are 429"
+    );
+    assert_eq!(
+        accepted + throttled.len(),
+        answers.len(),
+        "every answer is 202 or 429"
+    );
+    for answer in &throttled {
+        assert_eq!(
+            answer
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        assert_eq!(answer.body["type"], "/problems/throttled");
+    }
+    assert_eq!(
+        pipeline.stream_records().await.len(),
+        accepted,
+        "exactly the accepted orders are on the stream"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let order = sample::order(&mut rng, Channel::Web);
+    assert_eq!(
+        pipeline.post_order("wholesaler-1", &order).await.status,
+        202,
+        "accepted again once the window passes"
+    );
+}

@@ -1,0 +1,246 @@
+//! Orders through the whole local pipeline: gateway, stream, materialiser, DynamoDB.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack::sample;
+use ingest::order::{Channel, OrderRequest};
+use pipeline_tests::{TestPipeline, log_events};
+use processors::checkpoint::CheckpointStore;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+/// Sends `count` orders from `customers` customers, 16 at a time; returns the accepted ids.
+async fn burst(
+    pipeline: &TestPipeline,
+    seed: u64,
+    count: usize,
+    customers: usize,
+) -> Vec<(String, OrderRequest)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let orders: Vec<(String, OrderRequest)> = (0..count)
+        .map(|_| {
+            let customer = sample::customer_id(rng.random_range(0..customers));
+            (customer, sample::order(&mut rng, Channel::Web))
+        })
+        .collect();
+    use futures::StreamExt;
+    let answers: Vec<u16> = futures::stream::iter(orders.iter())
+        .map(|(customer, order)| async move { pipeline.post_order(customer, order).await.status })
+        .buffered(16)
+        .collect()
+        .await;
+    assert!(
+        answers.iter().all(|status| *status == 202),
+        "every valid order is accepted"
+    );
+    orders
+}
+
+fn ids(orders: &[(String, OrderRequest)]) -> Vec<Uuid> {
+    orders.iter().map(|(_, order)| order.order_id).collect()
+}
+
+#[tokio::test]
+async fn every_accepted_order_is_materialised_exactly_once_with_its_customer_and_total() {
+    let pipeline = TestPipeline::start().await;
+    let _materialiser = pipeline.start_materialiser();
+    let orders = burst(&pipeline, 1, 400, 60).await;
+
+    let missing = pipeline
+        .wait_materialised(&ids(&orders), Duration::from_secs(60))
+        .await;
+    assert!(
+        missing.is_empty(),
+        "{} orders never materialised",
+        missing.len()
+    );
+    assert_eq!(
+        pipeline.order_count().await,
+        orders.len(),
+        "one item per order, no more"
+    );
+
+    let dynamodb = pipeline.stack.dynamodb();
+    for (customer, order) in orders.iter().take(25) {
+        let item = dynamodb
+            .get_item()
+            .table_name(&pipeline.stack.names.orders_table)
+            .key("orderId", AttributeValue::S(order.order_id.to_string()))
+            .send()
+            .await
+            .expect("GetItem")
+            .item
+            .expect("the order exists");
+        let expected_total: i64 = order
+            .lines
+            .iter()
+            .map(|l| i64::from(l.quantity) * l.unit_price.amount)
+            .sum();
+        assert_eq!(item["customerId"], AttributeValue::S(customer.clone()));
+        assert_eq!(item["status"], AttributeValue::S("placed".into()));
+        assert_eq!(
+            item["total"].as_m().expect("map")["amount"],
+            AttributeValue::N(expected_total.to_string())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_customers_orders_list_newest_first_from_the_index() {
+    let pipeline = TestPipeline::start().await;
+    let _materialiser = pipeline.start_materialiser();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut sent = Vec::new();
+    for minutes_ago in [30, 10, 20] {
+        let mut order = sample::order(&mut rng, Channel::Mobile);
+        order.placed_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago);
+        assert_eq!(pipeline.post_order("customer-7", &order).await.status, 202);
+        sent.push((minutes_ago, order.order_id));
+    }
+    let other = sample::order(&mut rng, Channel::Web);
+    assert_eq!(pipeline.post_order("customer-8", &other).await.status, 202);
+    let all: Vec<Uuid> = sent
+        .iter()
+        .map(|(_, id)| *id)
+        .chain([other.order_id])
+        .collect();
+    assert!(
+        pipeline
+            .wait_materialised(&all, Duration::from_secs(30))
+            .await
+            .is_empty()
+    );
+
+    let listed = pipeline
+        .stack
+        .dynamodb()
+        .query()
+        .table_name(&pipeline.stack.names.orders_table)
+        .index_name(ingest::config::ORDERS_BY_CUSTOMER_INDEX)
+        .key_condition_expression("customerId = :c")
+        .expression_attribute_values(":c", AttributeValue::S("customer-7".into()))
+        .scan_index_forward(false)
+        .send()
+        .await
+        .expect("Query");
+    let listed: Vec<String> = listed
+        .items()
+        .iter()
+        .filter_map(|item| item["orderId"].as_s().ok().cloned())
+        .collect();
+    sent.sort();
+    let newest_first: Vec<String> = sent.iter().map(|(_, id)| id.to_string()).collect();
+    assert_eq!(listed, newest_first);
+}
+
+#[tokio::test]
+async fn posting_the_same_order_again_yields_one_order() {
+    let pipeline = TestPipeline::start().await;
+    let _materialiser = pipeline.start_materialiser();
+    let order = sample::order(&mut StdRng::seed_from_u64(3), Channel::Web);
+    for _ in 0..3 {
+        assert_eq!(pipeline.post_order("customer-1", &order).await.status, 202);
+    }
+    let records = pipeline.stream_records().await;
+    assert_eq!(
+        records.len(),
+        3,
+        "each POST is a record; the materialiser deduplicates"
+    );
+    let last = records
+        .iter()
+        .map(|r| r.sequence_number().to_owned())
+        .max_by_key(|s| (s.len(), s.clone()));
+
+    // Wait until the materialiser has checkpointed past the last duplicate, then count.
+    let checkpoints = CheckpointStore::new(
+        pipeline.stack.dynamodb(),
+        &pipeline.stack.names.checkpoints_table,
+        ingest::config::consumers::MATERIALISER,
+    );
+    let shards = pipeline
+        .stack
+        .kinesis()
+        .list_shards()
+        .stream_name(&pipeline.stack.names.stream)
+        .send()
+        .await
+        .expect("ListShards");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut done = false;
+        for shard in shards.shards() {
+            let checkpoint = checkpoints
+                .load(shard.shard_id())
+                .await
+                .expect("checkpoint");
+            done |= checkpoint.sequence_number == last;
+        }
+        if done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the materialiser never reached the last duplicate"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pipeline.order_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_materialiser_killed_mid_burst_resumes_from_its_checkpoint_and_loses_nothing() {
+    let pipeline = TestPipeline::start().await;
+    let (mut first, _first_logs) = pipeline.spawn_materialiser();
+
+    let sender = async { burst(&pipeline, 9, 1500, 150).await };
+    let killer = async {
+        // Kill once part of the burst is materialised, so both sides of the kill have work.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while pipeline.order_count().await < 300 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the materialiser made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        first.start_kill().expect("SIGKILL");
+        first.wait().await.expect("killed");
+        pipeline.order_count().await
+    };
+    let (orders, materialised_at_kill) = tokio::join!(sender, killer);
+    assert!(
+        materialised_at_kill < orders.len(),
+        "the kill came mid-burst"
+    );
+
+    let (_second, second_logs) = pipeline.spawn_materialiser();
+    let missing = pipeline
+        .wait_materialised(&ids(&orders), Duration::from_secs(90))
+        .await;
+    assert!(
+        missing.is_empty(),
+        "{} orders lost across the kill",
+        missing.len()
+    );
+    assert_eq!(pipeline.order_count().await, orders.len());
+
+    let subscriptions = log_events(&second_logs, "subscribing");
+    assert!(
+        subscriptions.iter().any(|fields| fields["after"] != "None"),
+        "the restarted materialiser resumed from a checkpoint: {subscriptions:?}"
+    );
+    let handled_again: u64 = log_events(&second_logs, "batch done")
+        .iter()
+        .filter_map(|f| f["handled"].as_u64())
+        .sum();
+    assert!(
+        (handled_again as usize) < orders.len(),
+        "the restart did not start over from the oldest record ({handled_again} handled again)"
+    );
+    let unique: HashSet<Uuid> = ids(&orders).into_iter().collect();
+    assert_eq!(unique.len(), orders.len());
+}
