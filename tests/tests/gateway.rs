@@ -38,6 +38,18 @@ async fn an_accepted_order_is_one_record_keyed_by_the_token_customer() {
     assert_eq!(envelope.subject, order.order_id.to_string());
 }
 
+/// One bad request and what the gateway must answer.
+struct Case {
+    name: String,
+    token: Option<String>,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+    problem: &'static str,
+    /// Text the detail or a violation contains.
+    says: &'static str,
+}
+
 #[tokio::test]
 async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
     let pipeline = TestPipeline::start().await;
@@ -46,10 +58,24 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
     let json = "application/json";
     let body = serde_json::to_vec(&order).expect("json");
 
-    // (case, token, content type, body, status, problem type, text the detail or a violation has)
-    let mut cases: Vec<(String, Option<String>, &str, Vec<u8>, u16, &str, &str)> = vec![
-        (
-            "no token".into(),
+    let case = |name: &str,
+                token: Option<String>,
+                content_type: &'static str,
+                body: Vec<u8>,
+                status: u16,
+                problem: &'static str,
+                says: &'static str| Case {
+        name: name.to_owned(),
+        token,
+        content_type,
+        body,
+        status,
+        problem,
+        says,
+    };
+    let mut cases = vec![
+        case(
+            "no token",
             None,
             json,
             body.clone(),
@@ -57,8 +83,8 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
             "/problems/unauthenticated",
             "no bearer token",
         ),
-        (
-            "token signed with another key".into(),
+        case(
+            "token signed with another key",
             Some(TokenIssuer::hs256(b"another key").token("customer-00001", 600)),
             json,
             body.clone(),
@@ -66,8 +92,8 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
             "/problems/unauthenticated",
             "InvalidSignature",
         ),
-        (
-            "expired token".into(),
+        case(
+            "expired token",
             Some(TokenIssuer::hs256(&pipeline.stack.jwt_secret).token_expired("customer-00001")),
             json,
             body.clone(),
@@ -75,8 +101,8 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
             "/problems/unauthenticated",
             "ExpiredSignature",
         ),
-        (
-            "form content type".into(),
+        case(
+            "form content type",
             Some(token.clone()),
             "application/x-www-form-urlencoded",
             body.clone(),
@@ -84,8 +110,8 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
             "/problems/unsupported-media-type",
             "application/json",
         ),
-        (
-            "body over 64 KiB".into(),
+        case(
+            "body over 64 KiB",
             Some(token.clone()),
             json,
             vec![b' '; 70 * 1024],
@@ -98,7 +124,7 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
         .into_iter()
         .filter(|k| !matches!(k, BadInput::NoToken | BadInput::WrongContentType))
     {
-        let (problem, text) = match kind {
+        let (problem, says) = match kind {
             BadInput::WrongTotal => (
                 "/problems/invalid-order",
                 "does not equal the sum of the lines",
@@ -112,34 +138,43 @@ async fn each_kind_of_bad_input_gets_its_status_and_message_and_puts_nothing() {
             ),
             BadInput::NoToken | BadInput::WrongContentType => unreachable!(),
         };
-        cases.push((
-            format!("{kind:?}"),
+        cases.push(case(
+            &format!("{kind:?}"),
             Some(token.clone()),
             json,
             kind.body(&order),
             kind.expected_status(),
             problem,
-            text,
+            says,
         ));
     }
 
-    for (case, token, content_type, body, status, problem, text) in cases {
+    for Case {
+        name,
+        token,
+        content_type,
+        body,
+        status,
+        problem,
+        says,
+    } in cases
+    {
         let answer = pipeline
             .post("/orders", token.as_deref(), content_type, body)
             .await;
-        assert_eq!(answer.status, status, "{case}: {}", answer.body);
+        assert_eq!(answer.status, status, "{name}: {}", answer.body);
         assert_eq!(
             answer
                 .headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
-            "{case}"
+            "{name}"
         );
-        assert_eq!(answer.body["type"], problem, "{case}");
-        assert_eq!(answer.body["status"], status, "{case}");
+        assert_eq!(answer.body["type"], problem, "{name}");
+        assert_eq!(answer.body["status"], status, "{name}");
         let said = answer.body.to_string();
-        assert!(said.contains(text), "{case}: expected '{text}' in {said}");
+        assert!(said.contains(says), "{name}: expected '{says}' in {said}");
     }
     assert!(
         pipeline.stream_records().await.is_empty(),
