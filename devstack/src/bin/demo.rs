@@ -91,11 +91,24 @@ struct Summary {
     total_seconds: f64,
     /// Unique accepted orders per second, from the first request to the last order materialised.
     throughput: f64,
+    gateway_peak_rss_mib: Option<f64>,
+    materialiser_peak_rss_mib: Option<f64>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // On Ctrl-C or SIGTERM the burst is dropped, and with it the child processes and the
+    // stack's engines: nothing is left running.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = run(args) => result,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = terminate.recv() => bail!("terminated"),
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let logs = args.out_dir.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
@@ -166,6 +179,8 @@ async fn main() -> anyhow::Result<()> {
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
 
+    let gateway_peak_rss_mib = peak_rss_mib(&gateway);
+    let materialiser_peak_rss_mib = peak_rss_mib(&materialiser);
     stop(&mut gateway).await;
     stop(&mut materialiser).await;
 
@@ -186,6 +201,8 @@ async fn main() -> anyhow::Result<()> {
         drain_seconds,
         total_seconds,
         throughput: unique.len() as f64 / total_seconds,
+        gateway_peak_rss_mib,
+        materialiser_peak_rss_mib,
     };
     print_summary(&summary);
     for problem in tally.unexpected.iter().take(5) {
@@ -415,6 +432,14 @@ async fn wait_for_gateway(http: &reqwest::Client, url: &str) -> anyhow::Result<(
     bail!("the gateway did not answer on {url}")
 }
 
+/// The process's peak resident memory (`VmHWM`), in MiB.
+fn peak_rss_mib(child: &Child) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 /// SIGTERM, so the process stops cleanly; SIGKILL if it does not within five seconds.
 async fn stop(child: &mut Child) {
     if let Some(pid) = child.id() {
@@ -459,5 +484,11 @@ fn print_summary(s: &Summary) {
     println!(
         "  throughput          {:>8.0} orders/s  (first request to last order materialised)",
         s.throughput
+    );
+    let mib = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.0}"));
+    println!(
+        "  peak memory         gateway {} MiB, materialiser {} MiB",
+        mib(s.gateway_peak_rss_mib),
+        mib(s.materialiser_peak_rss_mib)
     );
 }
