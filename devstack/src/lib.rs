@@ -77,11 +77,15 @@ pub enum KinesisEngine {
 }
 
 impl KinesisEngine {
-    /// The engine named by `DEVSTACK_KINESIS_ENGINE` (`ferrokinesis` or `kinesis-mock`).
+    /// The engine named by `DEVSTACK_KINESIS_ENGINE` (`kinesis-mock`, the default, or
+    /// `ferrokinesis`). Any other value is a mistake worth stopping for.
     pub fn from_env() -> Self {
         match std::env::var("DEVSTACK_KINESIS_ENGINE").as_deref() {
+            Err(_) | Ok("kinesis-mock") => Self::KinesisMock,
             Ok("ferrokinesis") => Self::Ferrokinesis,
-            _ => Self::KinesisMock,
+            Ok(other) => {
+                panic!("DEVSTACK_KINESIS_ENGINE={other}: expected kinesis-mock or ferrokinesis")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::order::OrderRequest;
@@ -27,11 +28,5 @@ pub fn parse_order_request(body: &Value) -> Result<OrderRequest, Vec<Violation>>
         return Err(violations);
     }
     // The schema guarantees the shape; what it cannot check (a real calendar date) surfaces here.
-    OrderRequest::deserialize_value(body).map_err(|e| vec![e])
-}
-
-impl OrderRequest {
-    fn deserialize_value(body: &Value) -> Result<Self, Violation> {
-        serde_json::from_value(body.clone()).map_err(|e| Violation::new("", e.to_string()))
-    }
+    OrderRequest::deserialize(body).map_err(|e| vec![Violation::new("", e.to_string())])
 }

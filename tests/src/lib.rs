@@ -41,6 +41,12 @@ pub struct Answer {
     pub body: Value,
 }
 
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 impl TestPipeline {
     pub async fn start() -> Self {
         Self::with_options(StackOptions::default()).await
