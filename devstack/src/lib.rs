@@ -235,74 +235,18 @@ impl LocalStack {
         let kinesis = self.kinesis();
         let dynamodb = self.dynamodb();
         wait_for("Kinesis", || async {
-            kinesis.list_streams().send().await.is_ok()
+            kinesis.list_streams().send().await.ok().map(drop)
         })
         .await?;
         wait_for("DynamoDB", || async {
-            dynamodb.list_tables().send().await.is_ok()
+            dynamodb.list_tables().send().await.ok().map(drop)
         })
         .await
     }
 
     async fn provision(&self, shards: i32) -> Result<(), StackError> {
-        let kinesis = self.kinesis();
-        let stream = &self.names.stream;
-        kinesis
-            .create_stream()
-            .stream_name(stream)
-            .shard_count(shards)
-            .stream_mode_details(
-                StreamModeDetails::builder()
-                    .stream_mode(StreamMode::Provisioned)
-                    .build()
-                    .map_err(|e| provision_error("stream mode", e))?,
-            )
-            .send()
-            .await
-            .map_err(|e| provision_error(format!("CreateStream {stream}"), e))?;
-        wait_for(&format!("stream {stream}"), || async {
-            kinesis
-                .describe_stream_summary()
-                .stream_name(stream)
-                .send()
-                .await
-                .is_ok_and(|out| {
-                    out.stream_description_summary()
-                        .is_some_and(|s| s.stream_status() == &StreamStatus::Active)
-                })
-        })
-        .await?;
-        let stream_arn = kinesis
-            .describe_stream_summary()
-            .stream_name(stream)
-            .send()
-            .await
-            .map_err(|e| provision_error("DescribeStreamSummary", e))?
-            .stream_description_summary()
-            .map(|s| s.stream_arn().to_owned())
-            .ok_or_else(|| provision_error("DescribeStreamSummary", "no summary"))?;
-        for consumer in consumers::ALL {
-            kinesis
-                .register_stream_consumer()
-                .stream_arn(&stream_arn)
-                .consumer_name(*consumer)
-                .send()
-                .await
-                .map_err(|e| provision_error(format!("RegisterStreamConsumer {consumer}"), e))?;
-            wait_for(&format!("consumer {consumer}"), || async {
-                kinesis
-                    .describe_stream_consumer()
-                    .stream_arn(&stream_arn)
-                    .consumer_name(*consumer)
-                    .send()
-                    .await
-                    .is_ok_and(|out| {
-                        out.consumer_description()
-                            .is_some_and(|c| c.consumer_status() == &ConsumerStatus::Active)
-                    })
-            })
-            .await?;
-        }
+        let consumers: Vec<String> = consumers::ALL.iter().map(|c| (*c).to_owned()).collect();
+        create_stream(&self.kinesis(), &self.names.stream, shards, &consumers).await?;
 
         let dynamodb = self.dynamodb();
         processors::store::create_orders_table(&dynamodb, &self.names.orders_table)
@@ -315,6 +259,75 @@ impl LocalStack {
             })?;
         Ok(())
     }
+}
+
+/// A stream made by [`create_stream`], active, with its consumers registered.
+pub struct CreatedStream {
+    pub arn: String,
+    /// The consumers' ARNs, in the order their names were given.
+    pub consumer_arns: Vec<String>,
+}
+
+/// Creates a provisioned stream with `shards` shards and registers one enhanced fan-out
+/// consumer per name, waiting until each is active.
+pub async fn create_stream(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+    shards: i32,
+    consumers: &[String],
+) -> Result<CreatedStream, StackError> {
+    kinesis
+        .create_stream()
+        .stream_name(stream)
+        .shard_count(shards)
+        .stream_mode_details(
+            StreamModeDetails::builder()
+                .stream_mode(StreamMode::Provisioned)
+                .build()
+                .map_err(|e| provision_error("stream mode", e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| provision_error(format!("CreateStream {stream}"), e))?;
+    let arn = wait_for(&format!("stream {stream}"), || async {
+        let output = kinesis
+            .describe_stream_summary()
+            .stream_name(stream)
+            .send()
+            .await
+            .ok()?;
+        let summary = output.stream_description_summary()?;
+        (summary.stream_status() == &StreamStatus::Active).then(|| summary.stream_arn().to_owned())
+    })
+    .await?;
+    let mut consumer_arns = Vec::with_capacity(consumers.len());
+    for consumer in consumers {
+        let registered = kinesis
+            .register_stream_consumer()
+            .stream_arn(&arn)
+            .consumer_name(consumer)
+            .send()
+            .await
+            .map_err(|e| provision_error(format!("RegisterStreamConsumer {consumer}"), e))?
+            .consumer
+            .ok_or_else(|| {
+                provision_error(format!("RegisterStreamConsumer {consumer}"), "no consumer")
+            })?;
+        let consumer_arn = registered.consumer_arn;
+        wait_for(&format!("consumer {consumer}"), || async {
+            let output = kinesis
+                .describe_stream_consumer()
+                .consumer_arn(&consumer_arn)
+                .send()
+                .await
+                .ok()?;
+            (output.consumer_description()?.consumer_status() == &ConsumerStatus::Active)
+                .then_some(())
+        })
+        .await?;
+        consumer_arns.push(consumer_arn);
+    }
+    Ok(CreatedStream { arn, consumer_arns })
 }
 
 impl Drop for LocalStack {
@@ -455,15 +468,16 @@ fn endpoint(listener: &std::net::TcpListener) -> Result<String, StackError> {
     Ok(format!("http://{address}"))
 }
 
-async fn wait_for<F, Fut>(what: &str, mut ready: F) -> Result<(), StackError>
+/// Polls `ready` until it yields a value, for at most [`READY_TIMEOUT`].
+async fn wait_for<T, F, Fut>(what: &str, mut ready: F) -> Result<T, StackError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
-        if ready().await {
-            return Ok(());
+        if let Some(value) = ready().await {
+            return Ok(value);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
-    ConsumerStatus, PutRecordsRequestEntry, ShardIteratorType, StartingPosition, StreamStatus,
-    SubscribeToShardEvent, SubscribeToShardEventStream,
+    PutRecordsRequestEntry, ShardIteratorType, StartingPosition, SubscribeToShardEvent,
+    SubscribeToShardEventStream,
 };
 use devstack::{KinesisEngine, LocalStack, StackOptions};
 use ingest::producer::{Entry, Producer};
@@ -42,51 +42,11 @@ async fn stream_with_consumer(
     name: &str,
     shards: i32,
 ) -> (String, String) {
-    kinesis
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
+    let mut created = devstack::create_stream(kinesis, name, shards, &[format!("{name}-consumer")])
         .await
-        .expect("CreateStream");
-    let arn = loop {
-        let summary = kinesis
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .expect("describe");
-        let summary = summary.stream_description_summary().expect("summary");
-        if summary.stream_status() == &StreamStatus::Active {
-            break summary.stream_arn().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let consumer = kinesis
-        .register_stream_consumer()
-        .stream_arn(&arn)
-        .consumer_name(format!("{name}-consumer"))
-        .send()
-        .await
-        .expect("RegisterStreamConsumer")
-        .consumer
-        .expect("consumer");
-    loop {
-        let described = kinesis
-            .describe_stream_consumer()
-            .consumer_arn(consumer.consumer_arn())
-            .send()
-            .await
-            .expect("DescribeStreamConsumer");
-        if described
-            .consumer_description()
-            .is_some_and(|c| c.consumer_status() == &ConsumerStatus::Active)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (arn, consumer.consumer_arn().to_owned())
+        .expect("stream and consumer");
+    let consumer = created.consumer_arns.pop().expect("one consumer");
+    (created.arn, consumer)
 }
 
 async fn put(kinesis: &aws_sdk_kinesis::Client, stream: &str, data: &str) -> String {
