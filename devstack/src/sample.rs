@@ -42,7 +42,6 @@ pub fn order(rng: &mut impl Rng, channel: Channel) -> OrderRequest {
         .collect();
     OrderRequest {
         order_id: Uuid::from_u128(rng.random()),
-        customer_id: None,
         channel,
         lines,
         total: None,
@@ -77,8 +76,8 @@ pub enum BadInput {
     NotJson,
     /// No bearer token (401).
     NoToken,
-    /// Somebody else's customer id in the body (403).
-    OtherCustomer,
+    /// A customer id in the body (400: identity comes from the token only).
+    CustomerInBody,
     /// Form data instead of JSON (415).
     WrongContentType,
 }
@@ -90,15 +89,18 @@ impl BadInput {
         Self::SchemaViolation,
         Self::NotJson,
         Self::NoToken,
-        Self::OtherCustomer,
+        Self::CustomerInBody,
         Self::WrongContentType,
     ];
 
     pub fn expected_status(self) -> u16 {
         match self {
-            Self::WrongTotal | Self::MixedCurrencies | Self::SchemaViolation | Self::NotJson => 400,
+            Self::WrongTotal
+            | Self::MixedCurrencies
+            | Self::SchemaViolation
+            | Self::NotJson
+            | Self::CustomerInBody => 400,
             Self::NoToken => 401,
-            Self::OtherCustomer => 403,
             Self::WrongContentType => 415,
         }
     }
@@ -131,9 +133,10 @@ impl BadInput {
                 json
             }
             Self::NotJson => return b"{\"orderId\": ".to_vec(),
-            Self::OtherCustomer => {
-                order.customer_id = Some("customer-somebody-else".to_owned());
-                to_json(&order)
+            Self::CustomerInBody => {
+                let mut json = to_json(&order);
+                json["customerId"] = "customer-somebody-else".into();
+                json
             }
             Self::NoToken | Self::WrongContentType => to_json(&order),
         };

@@ -57,15 +57,19 @@ impl TokenVerifier {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?
             .claims;
-        let usable = !claims.sub.is_empty()
-            && claims.sub.chars().count() <= MAX_CUSTOMER_ID_LEN
-            && claims.sub.chars().all(|c| c.is_ascii_graphic());
-        if usable {
+        if is_usable_customer_id(&claims.sub) {
             Ok(claims.sub)
         } else {
             Err(AuthError::BadSubject)
         }
     }
+}
+
+/// A subject that can be a customer id and a partition key: 1 to 128 printable ASCII characters.
+pub fn is_usable_customer_id(sub: &str) -> bool {
+    !sub.is_empty()
+        && sub.chars().count() <= MAX_CUSTOMER_ID_LEN
+        && sub.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Signs tokens for the local stack: the stand-in for Cognito's sign-in.

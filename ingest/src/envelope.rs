@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::order::OrderPlaced;
+use crate::order::{OrderPlaced, sortable_time};
 
 pub const SPEC_VERSION: &str = "1.0";
 /// The CloudEvents `source` of events produced by the orders API.
@@ -28,7 +28,9 @@ pub struct Envelope<T> {
     pub source: String,
     #[serde(rename = "type")]
     pub event_type: String,
-    #[serde(with = "time::serde::rfc3339")]
+    /// When the API accepted the event: UTC to the millisecond, fixed width (the API Gateway
+    /// mapping template builds it from the request time the same way).
+    #[serde(with = "sortable_time")]
     pub time: OffsetDateTime,
     /// The order id.
     pub subject: String,
@@ -48,7 +50,7 @@ impl Envelope<OrderPlaced> {
             id,
             source: API_SOURCE.to_owned(),
             event_type: types::ORDER_PLACED.to_owned(),
-            time,
+            time: sortable_time::normalise(time),
             subject: order.order_id.to_string(),
             datacontenttype: CONTENT_TYPE.to_owned(),
             customerid: order.customer_id.clone(),

@@ -62,15 +62,15 @@ pub struct Address {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderRequest {
     pub order_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
     pub channel: Channel,
     pub lines: Vec<OrderLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<Money>,
     pub shipping_address: Address,
     pub payment_reference: String,
-    #[serde(with = "time::serde::rfc3339")]
+    /// UTC to the millisecond, as JavaScript's `Date.toISOString()` writes it. The schema
+    /// accepts only that form, so the API Gateway mapping template can copy it unchanged.
+    #[serde(with = "sortable_time")]
     pub placed_at: OffsetDateTime,
 }
 
@@ -94,9 +94,8 @@ pub struct OrderPlaced {
 impl OrderRequest {
     /// Applies the business rules and binds the order to `customer_id`, the token's subject.
     ///
-    /// Returns every violated rule, each with the JSON pointer of the offending value. Whether a
-    /// body `customerId` matches the token is an authorisation question (403), checked by the
-    /// caller before this.
+    /// Returns every violated rule, each with the JSON pointer of the offending value. The body
+    /// has no customer field: identity comes from the token only.
     pub fn into_placed(self, customer_id: &str) -> Result<OrderPlaced, Vec<Violation>> {
         let total = check_rules(&self.lines, self.total.as_ref())?;
         Ok(OrderPlaced {

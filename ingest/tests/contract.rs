@@ -111,7 +111,7 @@ fn the_envelope_has_the_cloudevents_attributes() {
     assert_eq!(json["specversion"], "1.0");
     assert_eq!(json["id"], "req-9");
     assert_eq!(json["type"], "order.placed");
-    assert_eq!(json["time"], "1970-01-01T00:00:00Z");
+    assert_eq!(json["time"], "1970-01-01T00:00:00.000Z");
     assert_eq!(json["datacontenttype"], "application/json");
     assert_eq!(json["customerid"], "c-42");
     assert_eq!(json["schemaversion"], 1);

@@ -25,6 +25,7 @@ pub use problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
 
 use crate::auth::TokenVerifier;
 use crate::envelope::Envelope;
+use crate::order::OrderPlaced;
 use crate::producer::{Entry, MAX_BATCH_ENTRIES, Producer, PutError};
 use crate::schema::parse_order_request;
 use crate::violation::Violation;
@@ -53,11 +54,35 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(Arc::new(gateway))
 }
 
+/// The answer to an accepted order. API Gateway's response template gives the same answer, and it
+/// cannot see the request body there, so it names the event, not the order.
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
 struct Accepted {
-    order_id: Uuid,
     status: &'static str,
+    event_id: String,
+}
+
+/// What API Gateway provides a mapping template about one request: its id (the event id) and
+/// when it arrived (the event time).
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub time: OffsetDateTime,
+}
+
+impl RequestContext {
+    fn now() -> Self {
+        Self {
+            request_id: Uuid::new_v4().to_string(),
+            time: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// The event id of the `index`th order of a batch.
+    pub fn batch_event_id(&self, index: usize) -> String {
+        format!("{}-{index}", self.request_id)
+    }
 }
 
 async fn place_order(
@@ -65,13 +90,14 @@ async fn place_order(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let envelope = match accept_request(&gateway, &headers, body, MAX_ORDER_BYTES)
-        .and_then(|(customer, body)| envelope_for(&customer, body))
-    {
+    let request = RequestContext::now();
+    let envelope = match accept_request(&gateway, &headers, body, MAX_ORDER_BYTES).and_then(
+        |(customer, body)| envelope_for(&customer, body, request.request_id.clone(), request.time),
+    ) {
         Ok(envelope) => envelope,
         Err(problem) => return problem.into_response(),
     };
-    let order_id = envelope.data.order_id;
+    let event_id = envelope.id.clone();
     let entry = Entry {
         partition_key: envelope.partition_key().to_owned(),
         data: envelope.to_bytes(),
@@ -80,8 +106,8 @@ async fn place_order(
         Ok(_) => (
             StatusCode::ACCEPTED,
             axum::Json(Accepted {
-                order_id,
                 status: "accepted",
+                event_id,
             }),
         )
             .into_response(),
@@ -101,80 +127,56 @@ struct BatchAnswer {
 #[serde(rename_all = "camelCase")]
 struct BatchResult {
     index: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    order_id: Option<Uuid>,
     status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<Problem>,
 }
 
-/// `POST /orders:batch` with `{"orders": [...]}`: each order is judged on its own and the answer
-/// (200) has one result per order, in the order sent. Only 202 results are on the stream.
+/// `POST /orders:batch` with `{"orders": [...]}`. The batch is validated as a whole (as API
+/// Gateway's request validator does): one invalid order and the answer is 400 with every
+/// violation, pointers under `/orders/{index}`, and nothing is put. A valid batch is put with
+/// `PutRecords` and answered 200 with one result per order, in the order sent: 202, or 429/503
+/// for an entry the stream refused (send those again).
 async fn place_batch(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let request = RequestContext::now();
     let (customer, body) = match accept_request(&gateway, &headers, body, MAX_BATCH_BYTES) {
         Ok(accepted) => accepted,
         Err(problem) => return problem.into_response(),
     };
-    let orders = match body {
-        Value::Object(mut map) => match map.remove("orders") {
-            Some(Value::Array(orders)) if map.is_empty() => orders,
-            _ => return batch_shape_problem().into_response(),
-        },
-        _ => return batch_shape_problem().into_response(),
+    let envelopes = match batch_envelopes(&customer, body, &request) {
+        Ok(envelopes) => envelopes,
+        Err(problem) => return problem.into_response(),
     };
-    if orders.is_empty() || orders.len() > MAX_BATCH_ENTRIES {
-        return Problem::invalid_order(vec![Violation::new(
-            "/orders",
-            format!(
-                "a batch holds 1 to {MAX_BATCH_ENTRIES} orders, this one has {}",
-                orders.len()
-            ),
-        )])
-        .into_response();
-    }
-
-    let mut results = Vec::with_capacity(orders.len());
-    let mut entries = Vec::new();
-    let mut entry_index = Vec::new();
-    for (index, order) in orders.into_iter().enumerate() {
-        match envelope_for(&customer, order) {
-            Ok(envelope) => {
-                entry_index.push(results.len());
-                results.push(BatchResult {
-                    index,
-                    order_id: Some(envelope.data.order_id),
-                    status: StatusCode::ACCEPTED.as_u16(),
-                    problem: None,
-                });
-                entries.push(Entry {
-                    partition_key: envelope.partition_key().to_owned(),
-                    data: envelope.to_bytes(),
-                });
-            }
-            Err(problem) => {
-                let problem = problem.with_pointer_prefix(&format!("/orders/{index}"));
-                results.push(BatchResult {
-                    index,
-                    order_id: None,
-                    status: problem.status,
-                    problem: Some(problem),
-                });
-            }
-        }
-    }
-    if !entries.is_empty() {
-        let outcomes = gateway.producer.put_batch(entries).await;
-        for (result_index, outcome) in entry_index.into_iter().zip(outcomes) {
-            if let Err(error) = outcome {
-                let problem = put_problem(&error);
-                let result = &mut results[result_index];
-                result.status = problem.status;
-                result.problem = Some(problem);
-            }
+    let mut results: Vec<BatchResult> = envelopes
+        .iter()
+        .enumerate()
+        .map(|(index, envelope)| BatchResult {
+            index,
+            status: StatusCode::ACCEPTED.as_u16(),
+            event_id: Some(envelope.id.clone()),
+            problem: None,
+        })
+        .collect();
+    let entries = envelopes
+        .iter()
+        .map(|envelope| Entry {
+            partition_key: envelope.partition_key().to_owned(),
+            data: envelope.to_bytes(),
+        })
+        .collect();
+    let outcomes = gateway.producer.put_batch(entries).await;
+    for (result, outcome) in results.iter_mut().zip(outcomes) {
+        if let Err(error) = outcome {
+            let problem = put_problem(&error);
+            result.status = problem.status;
+            result.event_id = None;
+            result.problem = Some(problem);
         }
     }
     let accepted = results
@@ -187,6 +189,47 @@ async fn place_batch(
         results,
     };
     (StatusCode::OK, axum::Json(answer)).into_response()
+}
+
+/// The envelopes of a whole batch, or one problem listing every violation in it.
+pub fn batch_envelopes(
+    customer: &str,
+    body: Value,
+    request: &RequestContext,
+) -> Result<Vec<Envelope<OrderPlaced>>, Problem> {
+    let orders = match body {
+        Value::Object(mut map) => match map.remove("orders") {
+            Some(Value::Array(orders)) if map.is_empty() => orders,
+            _ => return Err(batch_shape_problem()),
+        },
+        _ => return Err(batch_shape_problem()),
+    };
+    if orders.is_empty() || orders.len() > MAX_BATCH_ENTRIES {
+        return Err(Problem::invalid_order(vec![Violation::new(
+            "/orders",
+            format!(
+                "a batch holds 1 to {MAX_BATCH_ENTRIES} orders, this one has {}",
+                orders.len()
+            ),
+        )]));
+    }
+    let mut envelopes = Vec::with_capacity(orders.len());
+    let mut violations = Vec::new();
+    for (index, order) in orders.into_iter().enumerate() {
+        match envelope_for(customer, order, request.batch_event_id(index), request.time) {
+            Ok(envelope) => envelopes.push(envelope),
+            Err(problem) => violations.extend(
+                problem
+                    .with_pointer_prefix(&format!("/orders/{index}"))
+                    .violations,
+            ),
+        }
+    }
+    if violations.is_empty() {
+        Ok(envelopes)
+    } else {
+        Err(Problem::invalid_order(violations))
+    }
 }
 
 fn batch_shape_problem() -> Problem {
@@ -227,27 +270,20 @@ fn accept_request(
     Ok((customer, body))
 }
 
-/// Schema (400), ownership (403), then business rules (400); the envelope if all pass.
-fn envelope_for(
+/// What the API puts on the stream for one order body of `customer` (the token's subject):
+/// schema, then business rules (both 400), then the envelope with the given event id and time.
+/// The API Gateway mapping templates build the same bytes (ingest/api-gateway/).
+pub fn envelope_for(
     customer: &str,
     body: Value,
-) -> Result<Envelope<crate::order::OrderPlaced>, Problem> {
+    event_id: String,
+    time: OffsetDateTime,
+) -> Result<Envelope<OrderPlaced>, Problem> {
     let request = parse_order_request(&body).map_err(Problem::invalid_order)?;
-    if request
-        .customer_id
-        .as_deref()
-        .is_some_and(|claimed| claimed != customer)
-    {
-        return Err(Problem::wrong_customer());
-    }
     let order = request
         .into_placed(customer)
         .map_err(Problem::invalid_order)?;
-    Ok(Envelope::order_placed(
-        order,
-        Uuid::new_v4().to_string(),
-        OffsetDateTime::now_utc(),
-    ))
+    Ok(Envelope::order_placed(order, event_id, time))
 }
 
 fn put_problem(error: &PutError) -> Problem {

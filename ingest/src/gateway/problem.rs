@@ -72,15 +72,6 @@ impl Problem {
         )
     }
 
-    pub fn wrong_customer() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "/problems/wrong-customer",
-            "Order belongs to another customer",
-            "the body's customerId differs from the authenticated customer".to_owned(),
-        )
-    }
-
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
