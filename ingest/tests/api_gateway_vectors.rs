@@ -74,3 +74,18 @@ fn the_vectors_hold_what_the_local_gateway_puts_on_the_stream() {
         );
     }
 }
+
+#[test]
+fn the_response_templates_answer_with_the_local_gateways_problems() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("api-gateway");
+    for file in ["kinesis-error.vtl", "put-orders-batch-results.vtl"] {
+        let template = std::fs::read_to_string(dir.join(file)).expect("template");
+        for problem in [
+            ingest::gateway::Problem::throttled(),
+            ingest::gateway::Problem::unavailable(),
+        ] {
+            let json = serde_json::to_string(&problem).expect("serialises");
+            assert!(template.contains(&json), "{file} lacks {json}");
+        }
+    }
+}
