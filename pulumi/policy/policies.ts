@@ -37,4 +37,49 @@ export const policies: ResourceValidationPolicy[] = [
       }
     }),
   },
+  {
+    name: "s3-public-access-blocked",
+    description: "No archive or dead-letter object is ever public.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.s3.BucketPublicAccessBlock, (block, _args, reportViolation) => {
+      for (const setting of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const) {
+        if (block[setting] !== true) reportViolation(`${setting} must be true`);
+      }
+    }),
+  },
+  {
+    name: "iam-no-data-action-on-everything",
+    description: "Roles reach named resources only: no wildcard actions, no data action on '*'.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.iam.RolePolicy, (policy, _args, reportViolation) => {
+      const document = typeof policy.policy === "string" ? JSON.parse(policy.policy) : policy.policy;
+      for (const statement of [document?.Statement ?? []].flat()) {
+        const actions: string[] = [statement.Action ?? []].flat();
+        const resources: string[] = [statement.Resource ?? []].flat();
+        for (const action of actions) {
+          if (action.includes("*")) reportViolation(`wildcard action ${action}`);
+          else if (DATA_ACTION.test(action) && resources.includes("*")) reportViolation(`${action} on every resource`);
+        }
+      }
+    }),
+  },
+  {
+    name: "lambda-traced",
+    description: "Every Lambda sends traces to X-Ray, so one order can be followed end to end.",
+    enforcementLevel: "advisory",
+    validateResource: validateResourceOfType(aws.lambda.Function, (fn, _args, reportViolation) => {
+      if (fn.tracingConfig?.mode !== "Active") reportViolation("tracingConfig.mode must be Active");
+    }),
+  },
+  {
+    name: "sns-topic-encrypted",
+    description: "Alarm and dead-letter notices are encrypted at rest.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.sns.Topic, (topic, _args, reportViolation) => {
+      if (!topic.kmsMasterKeyId) reportViolation("the topic must set kmsMasterKeyId");
+    }),
+  },
 ];
+
+/** Actions that read or write the pipeline's data. */
+export const DATA_ACTION = /^(kinesis|dynamodb|s3|kms|firehose|sns):|^logs:PutLogEvents$/;

@@ -1,8 +1,11 @@
 // Stack configuration: every setting with its default, validated before anything is built.
 // Set with `pulumi config set <key> <value>`; docs/deploy.md lists them all.
+import * as path from "node:path";
+
 import * as pulumi from "@pulumi/pulumi";
 
 export type StreamMode = "ON_DEMAND" | "PROVISIONED";
+export type Architecture = "arm64" | "x86_64";
 
 export interface PipelineConfig {
   /** Prefix of every resource name, so several stacks can share an account. */
@@ -13,10 +16,30 @@ export interface PipelineConfig {
   shardCount: number;
   /** How long the stream keeps records, in hours: 24 (the cheapest) to 8760 (365 days). */
   retentionHours: number;
-  /** Production stacks get deletion protection on tables and keys. */
+  /** Production stacks get deletion protection on tables, keys, the user pool and buckets. */
   production: boolean;
   /** Tags put on every resource. */
   tags: Record<string, string>;
+  /** CPU of the Rust Lambdas: arm64 is cheaper per GB-second. */
+  lambdaArchitecture: Architecture;
+  lambdaMemoryMb: number;
+  lambdaTimeoutSeconds: number;
+  /** Where `scripts/package-lambdas` left `<binary>/bootstrap.zip`. */
+  lambdaPackageDir: string;
+  /** Days CloudWatch keeps the logs. */
+  logRetentionDays: number;
+  /** Where alarms are e-mailed (optional; the SNS topic exists either way). */
+  alarmEmail?: string;
+  /** Steady requests per second the API accepts across all clients, and its burst. */
+  apiRateLimit: number;
+  apiBurstLimit: number;
+  /** Firehose flushes to S3 at whichever comes first. */
+  archiveBufferSeconds: number;
+  archiveBufferMb: number;
+  /** Athena refuses a query that would scan more than this. */
+  athenaBytesScannedCutoff: number;
+  /** Alarm when a consumer is this far behind the stream. */
+  iteratorAgeAlarmSeconds: number;
 }
 
 export const defaults: PipelineConfig = {
@@ -26,23 +49,57 @@ export const defaults: PipelineConfig = {
   retentionHours: 24,
   production: false,
   tags: {},
+  lambdaArchitecture: "arm64",
+  lambdaMemoryMb: 256,
+  lambdaTimeoutSeconds: 60,
+  lambdaPackageDir: path.resolve(__dirname, "../../target/lambda"),
+  logRetentionDays: 30,
+  alarmEmail: undefined,
+  apiRateLimit: 500,
+  apiBurstLimit: 1000,
+  archiveBufferSeconds: 300,
+  archiveBufferMb: 64,
+  athenaBytesScannedCutoff: 1024 ** 3,
+  iteratorAgeAlarmSeconds: 60,
 };
+
+/** Retention values CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /** Checks a configuration; throws one error listing every problem. */
 export function validate(config: PipelineConfig): PipelineConfig {
   const problems: string[] = [];
+  const whole = (key: keyof PipelineConfig, min: number, max: number) => {
+    const value = config[key] as number;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key} ${value} must be a whole number from ${min} to ${max}`);
+    }
+  };
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(config.prefix)) {
     problems.push(`prefix '${config.prefix}' must be lowercase letters, digits and dashes, at most 31 characters`);
   }
   if (config.streamMode !== "ON_DEMAND" && config.streamMode !== "PROVISIONED") {
     problems.push(`streamMode '${config.streamMode}' must be ON_DEMAND or PROVISIONED`);
   }
-  if (!Number.isInteger(config.shardCount) || config.shardCount < 1) {
-    problems.push(`shardCount ${config.shardCount} must be a whole number of at least 1`);
+  whole("shardCount", 1, 10_000);
+  whole("retentionHours", 24, 8760);
+  if (config.lambdaArchitecture !== "arm64" && config.lambdaArchitecture !== "x86_64") {
+    problems.push(`lambdaArchitecture '${config.lambdaArchitecture}' must be arm64 or x86_64`);
   }
-  if (!Number.isInteger(config.retentionHours) || config.retentionHours < 24 || config.retentionHours > 8760) {
-    problems.push(`retentionHours ${config.retentionHours} must be between 24 and 8760`);
+  whole("lambdaMemoryMb", 128, 10_240);
+  whole("lambdaTimeoutSeconds", 1, 900);
+  if (!LOG_RETENTION_DAYS.includes(config.logRetentionDays)) {
+    problems.push(`logRetentionDays ${config.logRetentionDays} must be one of ${LOG_RETENTION_DAYS.join(", ")}`);
   }
+  if (config.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(config.alarmEmail)) {
+    problems.push(`alarmEmail '${config.alarmEmail}' is not an e-mail address`);
+  }
+  whole("apiRateLimit", 1, 100_000);
+  whole("apiBurstLimit", 1, 100_000);
+  whole("archiveBufferSeconds", 0, 900);
+  whole("archiveBufferMb", 1, 128);
+  whole("athenaBytesScannedCutoff", 10 * 1024 ** 2, Number.MAX_SAFE_INTEGER);
+  whole("iteratorAgeAlarmSeconds", 1, 604_800);
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -52,12 +109,25 @@ export function validate(config: PipelineConfig): PipelineConfig {
 /** The stack's configuration from `Pulumi.<stack>.yaml`, over the defaults. */
 export function load(): PipelineConfig {
   const config = new pulumi.Config();
+  const number = (key: keyof PipelineConfig) => config.getNumber(key) ?? (defaults[key] as number);
   return validate({
     prefix: config.get("prefix") ?? defaults.prefix,
     streamMode: (config.get("streamMode") ?? defaults.streamMode) as StreamMode,
-    shardCount: config.getNumber("shardCount") ?? defaults.shardCount,
-    retentionHours: config.getNumber("retentionHours") ?? defaults.retentionHours,
+    shardCount: number("shardCount"),
+    retentionHours: number("retentionHours"),
     production: config.getBoolean("production") ?? defaults.production,
     tags: config.getObject<Record<string, string>>("tags") ?? defaults.tags,
+    lambdaArchitecture: (config.get("lambdaArchitecture") ?? defaults.lambdaArchitecture) as Architecture,
+    lambdaMemoryMb: number("lambdaMemoryMb"),
+    lambdaTimeoutSeconds: number("lambdaTimeoutSeconds"),
+    lambdaPackageDir: path.resolve(config.get("lambdaPackageDir") ?? defaults.lambdaPackageDir),
+    logRetentionDays: number("logRetentionDays"),
+    alarmEmail: config.get("alarmEmail") ?? defaults.alarmEmail,
+    apiRateLimit: number("apiRateLimit"),
+    apiBurstLimit: number("apiBurstLimit"),
+    archiveBufferSeconds: number("archiveBufferSeconds"),
+    archiveBufferMb: number("archiveBufferMb"),
+    athenaBytesScannedCutoff: number("athenaBytesScannedCutoff"),
+    iteratorAgeAlarmSeconds: number("iteratorAgeAlarmSeconds"),
   });
 }

@@ -1,53 +1,78 @@
-// The pipeline's AWS resources. Names and keys match the local stack (ingest::config,
-// processors::store), so the same binaries run against either.
+// The whole pipeline: key, stream, tables, consumers, API, archive and monitoring. Names and
+// keys match the local stack (ingest::config, processors::store), so the same binaries run
+// against either.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { Api, createApi } from "./api";
+import { Archive, createArchive, privateBucket } from "./archive";
 import { PipelineConfig } from "./config";
+import { Consumer, createConsumers } from "./consumers";
+import { Context, context } from "./context";
+import { Monitoring, createMonitoring } from "./monitoring";
 
-/** The enhanced fan-out consumers, one per processor (ingest::config::consumers). */
-export const CONSUMERS = ["orders-materialiser"] as const;
 /** The orders table's index listing a customer's orders by time (ingest::config). */
 export const ORDERS_BY_CUSTOMER_INDEX = "byCustomer";
 
 export interface Pipeline {
   key: aws.kms.Key;
   stream: aws.kinesis.Stream;
-  consumers: Record<(typeof CONSUMERS)[number], aws.kinesis.StreamConsumer>;
   ordersTable: aws.dynamodb.Table;
+  deadLetters: aws.s3.Bucket;
+  consumers: Consumer[];
+  api: Api;
+  archive: Archive;
+  monitoring: Monitoring;
+}
+
+/** One customer-managed key for the stream, tables, buckets and the alarm topic. */
+function pipelineKey(ctx: Context): aws.kms.Key {
+  const key = new aws.kms.Key(ctx.name("key"), {
+    description: "Encrypts the orders stream, tables, archive and alarm topic at rest",
+    enableKeyRotation: true,
+    deletionWindowInDays: 30,
+    policy: pulumi.jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AccountAdministersAndGrantsThroughIam",
+          Effect: "Allow",
+          Principal: { AWS: pulumi.interpolate`arn:aws:iam::${ctx.accountId}:root` },
+          Action: "kms:*",
+          Resource: "*",
+        },
+        {
+          // Alarms and dead-letter notices are published to the encrypted topic by these services.
+          Sid: "ServicesPublishToTheAlarmTopic",
+          Effect: "Allow",
+          Principal: { Service: ["cloudwatch.amazonaws.com", "s3.amazonaws.com"] },
+          Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } },
+        },
+      ],
+    }),
+    tags: ctx.tags,
+  }, { protect: ctx.config.production });
+  new aws.kms.Alias(ctx.name("key-alias"), { name: `alias/${ctx.name("pipeline")}`, targetKeyId: key.keyId });
+  return key;
 }
 
 export function createPipeline(config: PipelineConfig): Pipeline {
-  const tags = { project: "orders-pipeline", stack: pulumi.getStack(), ...config.tags };
-  const name = (suffix: string) => `${config.prefix}-${suffix}`;
+  const ctx = context(config);
+  const key = pipelineKey(ctx);
 
-  // One customer-managed key encrypts the stream and the tables at rest.
-  const key = new aws.kms.Key(name("key"), {
-    description: "Encrypts the orders stream and tables at rest",
-    enableKeyRotation: true,
-    deletionWindowInDays: 30,
-    tags,
-  }, { protect: config.production });
-  new aws.kms.Alias(name("key-alias"), { name: `alias/${name("pipeline")}`, targetKeyId: key.keyId });
-
-  const stream = new aws.kinesis.Stream(name("stream"), {
+  const stream = new aws.kinesis.Stream(ctx.name("stream"), {
     name: config.prefix,
     streamModeDetails: { streamMode: config.streamMode },
     shardCount: config.streamMode === "PROVISIONED" ? config.shardCount : undefined,
     retentionPeriod: config.retentionHours,
     encryptionType: "KMS",
     kmsKeyId: key.arn,
-    tags,
+    tags: ctx.tags,
   }, { protect: config.production });
 
-  const consumers = Object.fromEntries(
-    CONSUMERS.map((consumer) => [
-      consumer,
-      new aws.kinesis.StreamConsumer(consumer, { name: consumer, streamArn: stream.arn }),
-    ]),
-  ) as Pipeline["consumers"];
-
-  const ordersTable = new aws.dynamodb.Table(name("orders-table"), {
+  const ordersTable = new aws.dynamodb.Table(ctx.name("orders-table"), {
     name: config.prefix,
     billingMode: "PAY_PER_REQUEST",
     hashKey: "orderId",
@@ -62,8 +87,24 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     pointInTimeRecovery: { enabled: true },
     serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
     deletionProtectionEnabled: config.production,
-    tags,
+    tags: ctx.tags,
   }, { protect: config.production });
 
-  return { key, stream, consumers, ordersTable };
+  // Failed batches, payload and all, from every consumer's event source mapping.
+  const deadLetters = privateBucket(ctx, "dead-letters", key);
+
+  const consumers = createConsumers(ctx, {
+    stream,
+    key,
+    deadLetters,
+    grants: {
+      "orders-materialiser": [{ actions: ["dynamodb:PutItem"], resources: [ordersTable.arn] }],
+    },
+    environment: { ORDERS_STREAM_NAME: stream.name, ORDERS_TABLE_NAME: ordersTable.name },
+  });
+  const api = createApi(ctx, { stream, key, ordersTable, ordersByCustomerIndex: ORDERS_BY_CUSTOMER_INDEX });
+  const archive = createArchive(ctx, stream, key);
+  const monitoring = createMonitoring(ctx, { key, stream, ordersTable, consumers, api, archive, deadLetters });
+
+  return { key, stream, ordersTable, deadLetters, consumers, api, archive, monitoring };
 }

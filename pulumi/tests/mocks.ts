@@ -1,28 +1,72 @@
 // Pulumi's in-process mocks: resources are recorded instead of created, so the program is
 // tested offline, with no Pulumi CLI and no AWS credentials.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
 import * as pulumi from "@pulumi/pulumi";
+
+import { QUERY_LAMBDA_BINARY } from "../src/api";
+import { PipelineConfig, defaults } from "../src/config";
+import { eventSources } from "../src/consumers";
 
 export interface Recorded {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  state: Record<string, any>;
 }
 
 export const recorded: Recorded[] = [];
+export const REGION = "eu-west-1";
+export const ACCOUNT = "123456789012";
 
 pulumi.runtime.setMocks(
   {
     newResource: (args) => {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const arn = `arn:aws:${args.type.split(":")[1]}:eu-west-1:123456789012:${args.name}`;
-      return { id: `${args.name}-id`, state: { ...args.inputs, arn, keyId: `${args.name}-key-id` } };
+      const service = args.type.split(":")[1].split("/")[0];
+      const name = args.inputs.name ?? `${args.name}-physical`;
+      const arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${args.type.split(":")[2]}/${name}`;
+      const state = {
+        ...args.inputs,
+        arn,
+        name,
+        keyId: `${args.name}-key-id`,
+        bucket: args.inputs.bucket ?? `${args.name}-bucket-name`,
+        invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${args.name}-id`,
+        rootResourceId: `${args.name}-root`,
+        invokeUrl: `https://${args.name}.execute-api.${REGION}.amazonaws.com/${args.inputs.stageName ?? ""}`,
+      };
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+      return { id: `${args.name}-id`, state };
     },
-    call: (args) => args.inputs,
+    call: (args) => {
+      switch (args.token) {
+        case "aws:index/getRegion:getRegion":
+          return { id: REGION, name: REGION, region: REGION };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "test" };
+        default:
+          return args.inputs;
+      }
+    },
   },
   "orders-pipeline",
   "test",
   false,
 );
+
+/** The defaults, with Lambda packages that exist (empty files standing in for the zips). */
+export function testConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lambda-packages-"));
+  const binaries = [QUERY_LAMBDA_BINARY, ...Object.values(eventSources()).map((s) => s.lambdaBinary)];
+  for (const binary of binaries) {
+    fs.mkdirSync(path.join(dir, binary));
+    fs.writeFileSync(path.join(dir, binary, "bootstrap.zip"), "");
+  }
+  return { ...defaults, lambdaPackageDir: dir, ...overrides };
+}
 
 /** The settled value of an output. */
 export function value<T>(output: pulumi.Output<T>): Promise<T> {
@@ -31,9 +75,17 @@ export function value<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** Waits until every resource registered so far has been recorded. */
 export async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 export function ofType(type: string): Recorded[] {
   return recorded.filter((r) => r.type === type);
+}
+
+export function one(type: string, name: string): Recorded {
+  const found = recorded.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) {
+    throw new Error(`${found.length} resources ${type} named ${name}; have ${ofType(type).map((r) => r.name).join(", ")}`);
+  }
+  return found[0];
 }

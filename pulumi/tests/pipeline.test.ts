@@ -1,83 +1,437 @@
+// The resource graph, asserted offline with Pulumi's mocks: what is created, how it is wired,
+// and the properties the security and operations promises rest on.
 import assert from "node:assert/strict";
-import { beforeEach, test } from "node:test";
+import { beforeEach, describe, test } from "node:test";
 
-import { recorded, ofType, settle, value } from "./mocks";
-import { defaults, validate } from "../src/config";
-import { createPipeline, ORDERS_BY_CUSTOMER_INDEX } from "../src/pipeline";
+import { ACCOUNT, Recorded, ofType, one, recorded, settle, testConfig, value } from "./mocks";
+import { ACCESS_LOG_FORMAT } from "../src/api";
+import { firehosePrefix, projectionTemplate } from "../src/archive";
+import { validate } from "../src/config";
+import { eventSources } from "../src/consumers";
+import { createPipeline, ORDERS_BY_CUSTOMER_INDEX, Pipeline } from "../src/pipeline";
+import { DATA_ACTION } from "../policy/policies";
 
 beforeEach(() => {
   recorded.length = 0;
 });
 
-test("the stream is on-demand, KMS-encrypted with the pipeline key, and keeps records 24 hours by default", async () => {
-  const pipeline = createPipeline(defaults);
+async function build(overrides = {}): Promise<Pipeline> {
+  const pipeline = createPipeline(testConfig(overrides));
   await settle();
-  const [stream] = ofType("aws:kinesis/stream:Stream");
-  assert.equal(stream.inputs.streamModeDetails.streamMode, "ON_DEMAND");
-  assert.equal(stream.inputs.shardCount, undefined);
-  assert.equal(stream.inputs.retentionPeriod, 24);
-  assert.equal(stream.inputs.encryptionType, "KMS");
-  assert.equal(stream.inputs.kmsKeyId, await value(pipeline.key.arn));
-  assert.equal(stream.inputs.name, "orders");
+  return pipeline;
+}
+
+interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: string[];
+}
+
+/** Every role's inline policy statements, by role name. */
+function rolePolicies(): Map<string, Statement[]> {
+  const roles = new Map(ofType("aws:iam/role:Role").map((r) => [r.state.name, r]));
+  const policies = new Map<string, Statement[]>();
+  for (const policy of ofType("aws:iam/rolePolicy:RolePolicy")) {
+    assert.ok(roles.has(policy.inputs.role), `policy of unknown role ${policy.inputs.role}`);
+    policies.set(policy.inputs.role, JSON.parse(policy.inputs.policy).Statement);
+  }
+  return policies;
+}
+
+
+describe("stream and tables", () => {
+  test("the stream is on-demand, KMS-encrypted with the pipeline key, and keeps records 24 hours by default", async () => {
+    const pipeline = await build();
+    const [stream] = ofType("aws:kinesis/stream:Stream");
+    assert.equal(stream.inputs.streamModeDetails.streamMode, "ON_DEMAND");
+    assert.equal(stream.inputs.shardCount, undefined);
+    assert.equal(stream.inputs.retentionPeriod, 24);
+    assert.equal(stream.inputs.encryptionType, "KMS");
+    assert.equal(stream.inputs.kmsKeyId, await value(pipeline.key.arn));
+    assert.equal(stream.inputs.name, "orders");
+  });
+
+  test("a provisioned stream gets its shard count and retention from config", async () => {
+    await build(validate(testConfig({ streamMode: "PROVISIONED", shardCount: 8, retentionHours: 168 })));
+    const [stream] = ofType("aws:kinesis/stream:Stream");
+    assert.equal(stream.inputs.streamModeDetails.streamMode, "PROVISIONED");
+    assert.equal(stream.inputs.shardCount, 8);
+    assert.equal(stream.inputs.retentionPeriod, 168);
+  });
+
+  test("the orders table matches the local one: key, keys-only index, on-demand, PITR, KMS", async () => {
+    const pipeline = await build();
+    const [table] = ofType("aws:dynamodb/table:Table");
+    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+    assert.equal(table.inputs.hashKey, "orderId");
+    assert.deepEqual(table.inputs.globalSecondaryIndexes, [
+      { name: ORDERS_BY_CUSTOMER_INDEX, hashKey: "customerId", rangeKey: "placedAt", projectionType: "KEYS_ONLY" },
+    ]);
+    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
+    assert.equal(table.inputs.deletionProtectionEnabled, false);
+  });
+
+  test("production stacks protect the table, the user pool and the buckets from deletion", async () => {
+    await build({ production: true });
+    assert.equal(ofType("aws:dynamodb/table:Table")[0].inputs.deletionProtectionEnabled, true);
+    assert.equal(ofType("aws:cognito/userPool:UserPool")[0].inputs.deletionProtection, "ACTIVE");
+    for (const bucket of ofType("aws:s3/bucket:Bucket")) assert.equal(bucket.inputs.forceDestroy, false);
+  });
 });
 
-test("a provisioned stream gets its shard count and retention from config", async () => {
-  createPipeline(validate({ ...defaults, streamMode: "PROVISIONED", shardCount: 8, retentionHours: 168 }));
-  await settle();
-  const [stream] = ofType("aws:kinesis/stream:Stream");
-  assert.equal(stream.inputs.streamModeDetails.streamMode, "PROVISIONED");
-  assert.equal(stream.inputs.shardCount, 8);
-  assert.equal(stream.inputs.retentionPeriod, 168);
+describe("consumers", () => {
+  test("each consumer is an enhanced fan-out consumer with a mapping from the host's published settings", async () => {
+    const pipeline = await build();
+    const settings = eventSources();
+    assert.deepEqual(ofType("aws:kinesis/streamConsumer:StreamConsumer").map((c) => c.inputs.name), Object.keys(settings));
+    for (const consumer of pipeline.consumers) {
+      const efo = one("aws:kinesis/streamConsumer:StreamConsumer", consumer.name);
+      assert.equal(efo.inputs.streamArn, await value(pipeline.stream.arn));
+      const mapping = one("aws:lambda/eventSourceMapping:EventSourceMapping", consumer.name).inputs;
+      const s = settings[consumer.name];
+      // For enhanced fan-out the source is the consumer's ARN, not the stream's.
+      assert.equal(mapping.eventSourceArn, await value(consumer.efo.arn));
+      assert.notEqual(mapping.eventSourceArn, await value(pipeline.stream.arn));
+      assert.equal(mapping.functionName, await value(consumer.lambda.fn.arn));
+      assert.equal(mapping.startingPosition, s.StartingPosition);
+      assert.equal(mapping.batchSize, s.BatchSize);
+      assert.equal(mapping.maximumBatchingWindowInSeconds, s.MaximumBatchingWindowInSeconds);
+      assert.equal(mapping.parallelizationFactor, s.ParallelizationFactor);
+      assert.deepEqual(mapping.functionResponseTypes, ["ReportBatchItemFailures"]);
+      assert.equal(mapping.bisectBatchOnFunctionError, s.BisectBatchOnFunctionError);
+      assert.equal(mapping.maximumRetryAttempts, s.MaximumRetryAttempts);
+      assert.equal(mapping.maximumRecordAgeInSeconds, s.MaximumRecordAgeInSeconds);
+      assert.equal(mapping.destinationConfig.onFailure.destinationArn, await value(pipeline.deadLetters.arn));
+    }
+  });
+
+  test("the Rust Lambdas run on provided.al2023, arm64 by default, traced, with their own log group", async () => {
+    await build();
+    const functions = ofType("aws:lambda/function:Function");
+    assert.deepEqual(functions.map((f) => f.inputs.name).sort(), ["orders-materialiser", "orders-query"]);
+    for (const fn of functions) {
+      assert.equal(fn.inputs.runtime, "provided.al2023");
+      assert.equal(fn.inputs.handler, "bootstrap");
+      assert.deepEqual(fn.inputs.architectures, ["arm64"]);
+      assert.equal(fn.inputs.memorySize, 256);
+      assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" });
+      const logGroup = ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/lambda/${fn.inputs.name}`);
+      assert.ok(logGroup, fn.inputs.name);
+      assert.equal(logGroup.inputs.retentionInDays, 30);
+      assert.equal(fn.inputs.loggingConfig.logGroup, logGroup.state.name);
+    }
+  });
+
+  test("the architecture, memory and timeout come from config", async () => {
+    await build({ lambdaArchitecture: "x86_64", lambdaMemoryMb: 512, lambdaTimeoutSeconds: 120 });
+    for (const fn of ofType("aws:lambda/function:Function")) {
+      assert.deepEqual(fn.inputs.architectures, ["x86_64"]);
+      assert.equal(fn.inputs.memorySize, 512);
+      assert.equal(fn.inputs.timeout, 120);
+    }
+  });
+
+  test("a Lambda that has not been packaged is a clear error naming the build command", () => {
+    assert.throws(
+      () => createPipeline(testConfig({ lambdaPackageDir: "/nonexistent" })),
+      /\/nonexistent\/.*bootstrap\.zip does not exist: build the Lambdas first with scripts\/package-lambdas --arch arm64/,
+    );
+  });
 });
 
-test("each consumer is an enhanced fan-out consumer of this stream", async () => {
-  const pipeline = createPipeline(defaults);
-  await settle();
-  const consumers = ofType("aws:kinesis/streamConsumer:StreamConsumer");
-  assert.deepEqual(consumers.map((c) => c.inputs.name), ["orders-materialiser"]);
-  assert.equal(consumers[0].inputs.streamArn, await value(pipeline.stream.arn));
+describe("least privilege", () => {
+  test("no policy grants a data action on '*' or a wildcard action", async () => {
+    await build();
+    const policies = rolePolicies();
+    assert.ok(policies.size >= 5);
+    for (const [role, statements] of policies) {
+      for (const statement of statements) {
+        assert.equal(statement.Effect, "Allow");
+        for (const action of statement.Action) {
+          assert.ok(!action.includes("*"), `${role}: wildcard action ${action}`);
+          if (DATA_ACTION.test(action)) {
+            assert.ok(!statement.Resource.includes("*"), `${role}: ${action} on *`);
+          }
+        }
+      }
+    }
+  });
+
+  test("each role reaches exactly the resources its job needs", async () => {
+    const pipeline = await build();
+    const policies = rolePolicies();
+    const grants = (role: string) => {
+      const byAction = new Map<string, string[]>();
+      for (const s of policies.get(role)!) for (const a of s.Action) byAction.set(a, [...(byAction.get(a) ?? []), ...s.Resource]);
+      return byAction;
+    };
+    const table = await value(pipeline.ordersTable.arn);
+    const stream = await value(pipeline.stream.arn);
+    const key = await value(pipeline.key.arn);
+
+    const materialiser = grants("orders-materialiser");
+    assert.deepEqual(materialiser.get("dynamodb:PutItem"), [table]);
+    assert.equal(materialiser.get("dynamodb:Query"), undefined);
+    assert.deepEqual(materialiser.get("kinesis:SubscribeToShard"), [await value(pipeline.consumers[0].efo.arn)]);
+    assert.deepEqual(materialiser.get("s3:PutObject"), [`${await value(pipeline.deadLetters.arn)}/*`]);
+
+    const query = grants("orders-query");
+    assert.deepEqual(query.get("dynamodb:GetItem"), [table]);
+    assert.deepEqual(query.get("dynamodb:Query"), [`${table}/index/${ORDERS_BY_CUSTOMER_INDEX}`]);
+    assert.equal(query.get("dynamodb:PutItem"), undefined);
+    assert.equal(query.get("kinesis:GetRecords"), undefined);
+
+    const api = grants("orders-api-put-orders");
+    assert.deepEqual([...api.keys()].sort(), ["kinesis:PutRecord", "kinesis:PutRecords", "kms:GenerateDataKey"]);
+    assert.deepEqual(api.get("kinesis:PutRecords"), [stream]);
+    assert.deepEqual(api.get("kms:GenerateDataKey"), [key]);
+
+    const archive = grants("orders-archive");
+    assert.deepEqual(archive.get("s3:PutObject"), [
+      `${await value(pipeline.archive.bucket.arn)}/events/*`,
+      `${await value(pipeline.archive.bucket.arn)}/errors/*`,
+    ]);
+    assert.equal(archive.get("kinesis:PutRecord"), undefined);
+  });
+
+  test("every role can be assumed only by its service on behalf of this account", async () => {
+    await build();
+    for (const role of ofType("aws:iam/role:Role")) {
+      const [statement] = JSON.parse(role.inputs.assumeRolePolicy).Statement;
+      assert.equal(Object.keys(statement.Principal).join(), "Service", role.name);
+      assert.ok(JSON.stringify(statement.Condition).includes(ACCOUNT), role.name);
+    }
+  });
 });
 
-test("the orders table matches the local one: key, keys-only index, on-demand, PITR, KMS", async () => {
-  const pipeline = createPipeline(defaults);
-  await settle();
-  const [table] = ofType("aws:dynamodb/table:Table");
-  assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
-  assert.equal(table.inputs.hashKey, "orderId");
-  assert.deepEqual(table.inputs.globalSecondaryIndexes, [
-    { name: ORDERS_BY_CUSTOMER_INDEX, hashKey: "customerId", rangeKey: "placedAt", projectionType: "KEYS_ONLY" },
-  ]);
-  assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
-  assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
-  assert.equal(table.inputs.deletionProtectionEnabled, false);
+describe("encryption and exposure", () => {
+  test("everything that stores data is encrypted with the pipeline key", async () => {
+    const pipeline = await build();
+    const key = await value(pipeline.key.arn);
+    assert.equal(ofType("aws:kinesis/stream:Stream")[0].inputs.kmsKeyId, key);
+    assert.equal(ofType("aws:dynamodb/table:Table")[0].inputs.serverSideEncryption.kmsKeyArn, key);
+    assert.equal(ofType("aws:sns/topic:Topic")[0].inputs.kmsMasterKeyId, key);
+    assert.equal(ofType("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0].inputs.extendedS3Configuration.kmsKeyArn, key);
+    const athena = ofType("aws:athena/workgroup:Workgroup")[0].inputs.configuration.resultConfiguration.encryptionConfiguration;
+    assert.deepEqual(athena, { encryptionOption: "SSE_KMS", kmsKeyArn: key });
+    const buckets = ofType("aws:s3/bucket:Bucket");
+    const encryption = ofType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+    assert.equal(buckets.length, 2);
+    for (const bucket of buckets) {
+      const config = encryption.find((e) => e.inputs.bucket === `${bucket.name}-id`);
+      assert.ok(config, bucket.name);
+      assert.deepEqual(config.inputs.rules[0].applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: key });
+    }
+  });
+
+  test("no bucket is public, and each refuses plain HTTP", async () => {
+    await build();
+    for (const bucket of ofType("aws:s3/bucket:Bucket")) {
+      const id = `${bucket.name}-id`;
+      const block = ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").find((b) => b.inputs.bucket === id);
+      assert.ok(block, bucket.name);
+      for (const setting of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) {
+        assert.equal(block.inputs[setting], true, `${bucket.name} ${setting}`);
+      }
+      const policy = ofType("aws:s3/bucketPolicy:BucketPolicy").find((p) => p.inputs.bucket === id);
+      assert.ok(policy, bucket.name);
+      const [statement] = JSON.parse(policy.inputs.policy).Statement;
+      assert.equal(statement.Effect, "Deny");
+      assert.deepEqual(statement.Condition, { Bool: { "aws:SecureTransport": "false" } });
+      assert.ok(!JSON.parse(policy.inputs.policy).Statement.some((s: any) => s.Effect === "Allow"), bucket.name);
+    }
+  });
 });
 
-test("production stacks protect the table from deletion", async () => {
-  createPipeline({ ...defaults, production: true });
-  await settle();
-  const [table] = ofType("aws:dynamodb/table:Table");
-  assert.equal(table.inputs.deletionProtectionEnabled, true);
+describe("the API", () => {
+  test("POST routes go straight to Kinesis with the templates, the stream name fixed, behind Cognito and the schema", async () => {
+    const pipeline = await build();
+    const methods = ofType("aws:apigateway/method:Method");
+    assert.equal(methods.length, 4);
+    for (const method of methods) {
+      assert.equal(method.inputs.authorization, "COGNITO_USER_POOLS", method.name);
+      assert.equal(method.inputs.authorizerId, "orders-customers-id");
+    }
+    const [authorizer] = ofType("aws:apigateway/authorizer:Authorizer");
+    assert.deepEqual(authorizer.inputs.providerArns, [await value(pipeline.api.userPool.arn)]);
+    for (const [name, action] of [["orders-post-order", "PutRecord"], ["orders-post-batch", "PutRecords"]]) {
+      const integration = one("aws:apigateway/integration:Integration", name).inputs;
+      assert.equal(integration.type, "AWS");
+      assert.equal(integration.uri, `arn:aws:apigateway:eu-west-1:kinesis:action/${action}`);
+      assert.equal(integration.passthroughBehavior, "NEVER");
+      const template: string = integration.requestTemplates["application/json"];
+      assert.ok(template.includes('"StreamName":"orders"'), name);
+      assert.ok(!template.includes("@@"), name);
+      assert.ok(template.includes("context.authorizer.claims.sub"), name);
+      const failed = one("aws:apigateway/integrationResponse:IntegrationResponse", `${name}-failed`).inputs;
+      assert.equal(failed.selectionPattern, "4\\d{2}|5\\d{2}");
+      assert.equal(failed.statusCode, "503");
+      assert.ok(!failed.responseTemplates["application/json"].includes("$input.path('$.message')"));
+    }
+    const model = one("aws:apigateway/model:Model", "orders-order-model").inputs;
+    assert.equal(JSON.parse(model.schema).title, "OrderRequest");
+  });
+
+  test("GET routes go to the query Lambda, which API Gateway alone may invoke, on GET /orders only", async () => {
+    const pipeline = await build();
+    const query = pipeline.api.query.fn;
+    for (const name of ["orders-get-orders", "orders-get-order"]) {
+      const integration = one("aws:apigateway/integration:Integration", name).inputs;
+      assert.equal(integration.type, "AWS_PROXY");
+      assert.equal(integration.uri, await value(query.invokeArn));
+    }
+    const [permission] = ofType("aws:lambda/permission:Permission");
+    assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
+    assert.equal(permission.inputs.function, await value(query.name));
+    assert.match(permission.inputs.sourceArn, /\/\*\/GET\/orders\*$/);
+    assert.equal(ofType("aws:lambda/function:Function").filter((f) => f.inputs.name === "orders-query").length, 1);
+  });
+
+  test("the stage is traced, throttled, and writes JSON access logs", async () => {
+    const pipeline = await build({ apiRateLimit: 300, apiBurstLimit: 600 });
+    const [stage] = ofType("aws:apigateway/stage:Stage");
+    assert.equal(stage.inputs.xrayTracingEnabled, true);
+    assert.equal(stage.inputs.accessLogSettings.destinationArn, await value(pipeline.api.accessLogs.arn));
+    assert.equal(JSON.parse(stage.inputs.accessLogSettings.format).status, "$context.status");
+    assert.equal(stage.inputs.accessLogSettings.format, ACCESS_LOG_FORMAT);
+    const [settings] = ofType("aws:apigateway/methodSettings:MethodSettings");
+    assert.equal(settings.inputs.settings.throttlingRateLimit, 300);
+    assert.equal(settings.inputs.settings.throttlingBurstLimit, 600);
+    const [plan] = ofType("aws:apigateway/usagePlan:UsagePlan");
+    assert.deepEqual(plan.inputs.throttleSettings, { rateLimit: 300, burstLimit: 600 });
+    for (const response of ofType("aws:apigateway/response:Response")) {
+      assert.equal(response.inputs.responseParameters["gatewayresponse.header.Content-Type"], "'application/problem+json'");
+      JSON.parse(response.inputs.responseTemplates["application/json"].replaceAll(/\$context\.error\.\w+/g, '"x"').replaceAll('""x""', '"x"'));
+    }
+  });
 });
 
-test("the key rotates and every taggable resource carries the stack's tags", async () => {
-  createPipeline({ ...defaults, tags: { team: "platform" } });
-  await settle();
-  const [key] = ofType("aws:kms/key:Key");
-  assert.equal(key.inputs.enableKeyRotation, true);
-  const taggable = recorded.filter((r) => ["aws:kms/key:Key", "aws:kinesis/stream:Stream", "aws:dynamodb/table:Table"].includes(r.type));
-  assert.equal(taggable.length, 3);
+describe("the archive", () => {
+  test("Firehose writes gzipped, newline-delimited records where the Glue table's projection looks", async () => {
+    const pipeline = await build();
+    const [firehose] = ofType("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream");
+    const s3 = firehose.inputs.extendedS3Configuration;
+    assert.equal(firehose.inputs.kinesisSourceConfiguration.kinesisStreamArn, await value(pipeline.stream.arn));
+    assert.equal(s3.prefix, "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/");
+    assert.match(s3.errorOutputPrefix, /^errors\/!\{firehose:error-output-type\}\//);
+    assert.equal(s3.compressionFormat, "GZIP");
+    assert.deepEqual(s3.processingConfiguration.processors, [{ type: "AppendDelimiterToRecord" }]);
+
+    const [table] = ofType("aws:glue/catalogTable:CatalogTable");
+    const bucket = await value(pipeline.archive.bucket.bucket);
+    const template: string = table.inputs.parameters["storage.location.template"];
+    // The same place, written in each service's syntax.
+    const asProjection = s3.prefix.replace(/([a-z]+)=!\{timestamp:[A-Za-z]+\}/g, "$1=${$1}");
+    assert.equal(template, `s3://${bucket}/${asProjection}`);
+    assert.equal(projectionTemplate, asProjection);
+    assert.equal(firehosePrefix, s3.prefix);
+    assert.equal(table.inputs.storageDescriptor.location, `s3://${bucket}/events/`);
+    assert.deepEqual(table.inputs.partitionKeys.map((k: { name: string }) => k.name), ["year", "month", "day", "hour"]);
+    for (const key of ["year", "month", "day", "hour"]) {
+      assert.equal(table.inputs.parameters[`projection.${key}.type`], "integer");
+    }
+  });
+
+  test("Athena enforces its workgroup's scan cap and encrypted results", async () => {
+    await build({ athenaBytesScannedCutoff: 5 * 1024 ** 3 });
+    const [workgroup] = ofType("aws:athena/workgroup:Workgroup");
+    assert.equal(workgroup.inputs.configuration.enforceWorkgroupConfiguration, true);
+    assert.equal(workgroup.inputs.configuration.bytesScannedCutoffPerQuery, 5 * 1024 ** 3);
+  });
+
+  test("old archive objects move to cheaper storage", async () => {
+    await build();
+    const [lifecycle] = ofType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration");
+    const events = lifecycle.inputs.rules.find((r: { id: string }) => r.id === "events-to-cheaper-storage");
+    assert.deepEqual(events.transitions.map((t: { storageClass: string }) => t.storageClass), ["STANDARD_IA", "GLACIER_IR"]);
+  });
+});
+
+describe("monitoring", () => {
+  function alarm(name: string): Recorded["inputs"] {
+    return one("aws:cloudwatch/metricAlarm:MetricAlarm", name).inputs;
+  }
+
+  test("every alarm's dimensions are the real resources' names, and every alarm notifies the topic", async () => {
+    const pipeline = await build();
+    const topic = await value(pipeline.monitoring.topic.arn);
+    const materialiser = await value(pipeline.consumers[0].lambda.fn.name);
+    const behind = alarm("orders-orders-materialiser-behind");
+    assert.equal(behind.metricName, "IteratorAge");
+    assert.equal(behind.namespace, "AWS/Lambda");
+    assert.deepEqual(behind.dimensions, { FunctionName: materialiser });
+    assert.ok(!behind.dimensions.FunctionName.startsWith("arn:"));
+    assert.deepEqual(alarm("orders-orders-materialiser-errors").dimensions, { FunctionName: materialiser });
+    assert.deepEqual(alarm("orders-query-throttles").dimensions, { FunctionName: await value(pipeline.api.query.fn.name) });
+
+    const api = { ApiName: await value(pipeline.api.restApi.name), Stage: "v1" };
+    assert.notEqual(api.ApiName, await value(pipeline.api.restApi.id));
+    assert.deepEqual(alarm("orders-api-5xx").dimensions, api);
+    const requests = alarm("orders-api-429").metricQueries.find((q: { id: string }) => q.id === "requests");
+    assert.deepEqual(requests.metric.dimensions, api);
+    assert.deepEqual(alarm("orders-archive-stale").dimensions, { DeliveryStreamName: await value(pipeline.archive.firehose.name) });
+
+    const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    // Per consumer: behind, errors, throttles; query: errors, throttles; API 5xx and 429; archive.
+    assert.equal(alarms.length, 3 * pipeline.consumers.length + 5);
+    for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [topic], a.name);
+  });
+
+  test("the 429 rate is counted from the access log the stage writes", async () => {
+    const pipeline = await build();
+    const [filter] = ofType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
+    assert.equal(filter.inputs.logGroupName, await value(pipeline.api.accessLogs.name));
+    assert.equal(filter.inputs.pattern, '{ $.status = "429" }');
+    const throttled = alarm("orders-api-429").metricQueries.find((q: { id: string }) => q.id === "throttled");
+    assert.equal(throttled.metric.metricName, filter.inputs.metricTransformation.name);
+    assert.equal(throttled.metric.namespace, filter.inputs.metricTransformation.namespace);
+  });
+
+  test("a dead letter landing is announced on the alarm topic, which only CloudWatch and that bucket may publish to", async () => {
+    const pipeline = await build();
+    const [notification] = ofType("aws:s3/bucketNotification:BucketNotification");
+    assert.equal(notification.inputs.bucket, await value(pipeline.deadLetters.id));
+    assert.equal(notification.inputs.topics[0].topicArn, await value(pipeline.monitoring.topic.arn));
+    const [policy] = ofType("aws:sns/topicPolicy:TopicPolicy");
+    const statements = JSON.parse(policy.inputs.policy).Statement;
+    assert.deepEqual(statements.map((s: any) => s.Principal.Service), ["cloudwatch.amazonaws.com", "s3.amazonaws.com"]);
+    assert.equal(statements[1].Condition.ArnEquals["aws:SourceArn"], await value(pipeline.deadLetters.arn));
+  });
+
+  test("one dashboard shows the API, the stream, each consumer, the table and the archive", async () => {
+    const pipeline = await build();
+    const [dashboard] = ofType("aws:cloudwatch/dashboard:Dashboard");
+    const body = JSON.parse(dashboard.inputs.dashboardBody);
+    const metrics = JSON.stringify(body.widgets);
+    assert.ok(metrics.includes(await value(pipeline.consumers[0].lambda.fn.name)));
+    for (const metric of ["IteratorAge", "IncomingRecords", "ConsumedWriteCapacityUnits", "DeliveryToS3.DataFreshness", "5XXError"]) {
+      assert.ok(metrics.includes(metric), metric);
+    }
+    assert.equal(body.widgets.find((w: any) => w.type === "alarm").properties.alarms.length, pipeline.monitoring.alarms.length);
+  });
+});
+
+test("every taggable resource carries the stack's tags", async () => {
+  await build({ tags: { team: "platform" } });
+  const taggable = recorded.filter((r) => "tags" in r.inputs);
+  assert.ok(taggable.length >= 20, `${taggable.length}`);
   for (const resource of taggable) {
     assert.equal(resource.inputs.tags.project, "orders-pipeline", resource.name);
     assert.equal(resource.inputs.tags.team, "platform", resource.name);
+  }
+  for (const type of ["aws:kinesis/stream:Stream", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:s3/bucket:Bucket", "aws:apigateway/restApi:RestApi"]) {
+    assert.ok(ofType(type).every((r) => "tags" in r.inputs), type);
   }
 });
 
 test("a bad configuration is refused with every problem named", () => {
   assert.throws(
-    () => validate({ ...defaults, prefix: "Orders!", retentionHours: 10, shardCount: 0 }),
+    () => validate(testConfig({ prefix: "Orders!", retentionHours: 10, shardCount: 0, logRetentionDays: 42 })),
     (error: Error) =>
       error.message.includes("prefix 'Orders!'") &&
       error.message.includes("retentionHours 10") &&
-      error.message.includes("shardCount 0"),
+      error.message.includes("shardCount 0") &&
+      error.message.includes("logRetentionDays 42"),
   );
 });

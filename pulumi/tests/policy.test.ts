@@ -3,8 +3,7 @@ import { beforeEach, test } from "node:test";
 
 import { ResourceValidationArgs } from "@pulumi/policy";
 
-import { recorded, settle } from "./mocks";
-import { defaults } from "../src/config";
+import { recorded, settle, testConfig } from "./mocks";
 import { createPipeline } from "../src/pipeline";
 import { policies } from "../policy/policies";
 
@@ -35,9 +34,9 @@ async function violations(type: string, props: Record<string, any>): Promise<str
 }
 
 test("every resource of the pipeline passes the security policies", async () => {
-  createPipeline(defaults);
+  createPipeline(testConfig());
   await settle();
-  assert.ok(recorded.length >= 5);
+  assert.ok(recorded.length >= 50);
   for (const resource of recorded) {
     assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
   }
@@ -61,4 +60,38 @@ test("a table without point-in-time recovery or a customer key is refused on bot
 test("a key without rotation is refused", async () => {
   const found = await violations("aws:kms/key:Key", { enableKeyRotation: false });
   assert.deepEqual(found, ["kms-key-rotation: the key must enable rotation"]);
+});
+
+test("a bucket whose public access is not fully blocked is refused", async () => {
+  const found = await violations("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", {
+    bucket: "b",
+    blockPublicAcls: true,
+    blockPublicPolicy: false,
+    ignorePublicAcls: true,
+  });
+  assert.deepEqual(found.sort(), [
+    "s3-public-access-blocked: blockPublicPolicy must be true",
+    "s3-public-access-blocked: restrictPublicBuckets must be true",
+  ]);
+});
+
+test("a role policy with a data action on '*' or a wildcard action is refused", async () => {
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: "*" },
+      { Effect: "Allow", Action: "kinesis:*", Resource: ["arn:aws:kinesis:eu-west-1:1:stream/orders"] },
+      { Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: "*" },
+    ],
+  });
+  const found = await violations("aws:iam/rolePolicy:RolePolicy", { role: "r", policy });
+  assert.deepEqual(found, [
+    "iam-no-data-action-on-everything: dynamodb:PutItem on every resource",
+    "iam-no-data-action-on-everything: wildcard action kinesis:*",
+  ]);
+});
+
+test("an untraced Lambda and an unencrypted topic are refused", async () => {
+  assert.equal((await violations("aws:lambda/function:Function", { role: "r", tracingConfig: { mode: "PassThrough" } })).length, 1);
+  assert.equal((await violations("aws:sns/topic:Topic", { name: "t" })).length, 1);
 });

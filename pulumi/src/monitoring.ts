@@ -1,0 +1,218 @@
+// One place to look: alarms to one SNS topic (and e-mail, if configured), dead letters announced
+// on the same topic the moment they land, and one dashboard.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+import { Api, STAGE } from "./api";
+import { Archive } from "./archive";
+import { Consumer } from "./consumers";
+import { Context } from "./context";
+
+export interface MonitoringResources {
+  key: aws.kms.Key;
+  stream: aws.kinesis.Stream;
+  ordersTable: aws.dynamodb.Table;
+  consumers: Consumer[];
+  api: Api;
+  archive: Archive;
+  deadLetters: aws.s3.Bucket;
+}
+
+export interface Monitoring {
+  topic: aws.sns.Topic;
+  alarms: aws.cloudwatch.MetricAlarm[];
+  dashboard: aws.cloudwatch.Dashboard;
+  dashboardUrl: pulumi.Output<string>;
+}
+
+/** The custom metric of throttled API requests, counted from the access log. */
+export const API_THROTTLED_METRIC = { namespace: "OrdersPipeline", metricName: "ApiThrottled" };
+
+export function createMonitoring(ctx: Context, r: MonitoringResources): Monitoring {
+  const topic = new aws.sns.Topic(ctx.name("alarms"), {
+    name: ctx.name("alarms"),
+    kmsMasterKeyId: r.key.arn,
+    tags: ctx.tags,
+  });
+  new aws.sns.TopicPolicy(ctx.name("alarms"), {
+    arn: topic.arn,
+    policy: pulumi.jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AlarmsPublish",
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: "sns:Publish",
+          Resource: topic.arn,
+          Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } },
+        },
+        {
+          Sid: "DeadLettersPublish",
+          Effect: "Allow",
+          Principal: { Service: "s3.amazonaws.com" },
+          Action: "sns:Publish",
+          Resource: topic.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": r.deadLetters.arn }, StringEquals: { "aws:SourceAccount": ctx.accountId } },
+        },
+      ],
+    }),
+  });
+  if (ctx.config.alarmEmail) {
+    new aws.sns.TopicSubscription(ctx.name("alarms-email"), { topic: topic.arn, protocol: "email", endpoint: ctx.config.alarmEmail });
+  }
+  // Any dead letter: Lambda writes a failed batch, with its payload, to this bucket.
+  new aws.s3.BucketNotification(ctx.name("dead-letters"), {
+    bucket: r.deadLetters.id,
+    topics: [{ topicArn: topic.arn, events: ["s3:ObjectCreated:*"] }],
+  });
+
+  const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">) => {
+    alarms.push(new aws.cloudwatch.MetricAlarm(ctx.name(id), {
+      name: ctx.name(id),
+      alarmActions: [topic.arn],
+      okActions: [topic.arn],
+      tags: ctx.tags,
+      ...args,
+    }));
+  };
+  const lambdaAlarms = (id: string, fn: aws.lambda.Function) => {
+    for (const metricName of ["Errors", "Throttles"]) {
+      alarm(`${id}-${metricName.toLowerCase()}`, {
+        alarmDescription: `${metricName} in the ${id} Lambda`,
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensions: { FunctionName: fn.name },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+      });
+    }
+  };
+
+  for (const consumer of r.consumers) {
+    // The function's IteratorAge sees enhanced fan-out; the stream's GetRecords metric does not.
+    alarm(`${consumer.name}-behind`, {
+      alarmDescription: `${consumer.name} is more than ${ctx.config.iteratorAgeAlarmSeconds} s behind the stream`,
+      namespace: "AWS/Lambda",
+      metricName: "IteratorAge",
+      dimensions: { FunctionName: consumer.lambda.fn.name },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      threshold: ctx.config.iteratorAgeAlarmSeconds * 1000,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
+    lambdaAlarms(consumer.name, consumer.lambda.fn);
+  }
+  lambdaAlarms("query", r.api.query.fn);
+
+  const apiDimensions = { ApiName: r.api.restApi.name, Stage: r.api.stage.stageName };
+  alarm("api-5xx", {
+    alarmDescription: "More than 1% of API requests answered 5xx",
+    namespace: "AWS/ApiGateway",
+    metricName: "5XXError",
+    dimensions: apiDimensions,
+    statistic: "Average",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 0.01,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  });
+  new aws.cloudwatch.LogMetricFilter(ctx.name("api-throttled"), {
+    name: ctx.name("api-throttled"),
+    logGroupName: r.api.accessLogs.name,
+    pattern: '{ $.status = "429" }',
+    metricTransformation: {
+      name: API_THROTTLED_METRIC.metricName,
+      namespace: API_THROTTLED_METRIC.namespace,
+      value: "1",
+      defaultValue: "0",
+      unit: "Count",
+    },
+  });
+  alarm("api-429", {
+    alarmDescription: "More than 1% of API requests throttled (429): shoppers are being turned away",
+    metricQueries: [
+      {
+        id: "throttled",
+        metric: { ...API_THROTTLED_METRIC, stat: "Sum", period: 300 },
+      },
+      {
+        id: "requests",
+        metric: { namespace: "AWS/ApiGateway", metricName: "Count", dimensions: apiDimensions, stat: "Sum", period: 300 },
+      },
+      { id: "rate", expression: "IF(requests > 0, throttled / requests, 0)", label: "429 rate", returnData: true },
+    ],
+    evaluationPeriods: 1,
+    threshold: 0.01,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  });
+  alarm("archive-stale", {
+    alarmDescription: "The archive is more than 15 minutes behind its buffer interval",
+    namespace: "AWS/Firehose",
+    metricName: "DeliveryToS3.DataFreshness",
+    dimensions: { DeliveryStreamName: r.archive.firehose.name },
+    statistic: "Maximum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: ctx.config.archiveBufferSeconds + 900,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  });
+
+  const dashboardName = ctx.name("pipeline");
+  const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({
+    type: "metric",
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, metrics, region: ctx.region, period: 60, view: "timeSeries", stacked: false },
+  });
+  const consumerNames = r.consumers.map((c) => c.lambda.fn.name);
+  const dashboard = new aws.cloudwatch.Dashboard(dashboardName, {
+    dashboardName,
+    dashboardBody: pulumi.jsonStringify(pulumi.all([
+      r.api.restApi.name, r.stream.name, r.ordersTable.name, r.archive.firehose.name, ctx.region,
+      pulumi.all(consumerNames), pulumi.all(alarms.map((a) => a.arn)),
+    ]).apply(([apiName, streamName, tableName, firehoseName, region, consumerFns, alarmArns]) => ({
+      widgets: [
+        widget("API requests and errors", [
+          ["AWS/ApiGateway", "Count", "ApiName", apiName, "Stage", STAGE, { stat: "Sum" }],
+          [".", "4XXError", ".", ".", ".", ".", { stat: "Sum" }],
+          [".", "5XXError", ".", ".", ".", ".", { stat: "Sum" }],
+          [API_THROTTLED_METRIC.namespace, API_THROTTLED_METRIC.metricName, { stat: "Sum" }],
+        ], 0, 0),
+        widget("API latency (p99, ms)", [["AWS/ApiGateway", "Latency", "ApiName", apiName, "Stage", STAGE, { stat: "p99" }]], 12, 0),
+        widget("Orders onto the stream", [
+          ["AWS/Kinesis", "IncomingRecords", "StreamName", streamName, { stat: "Sum" }],
+          [".", "WriteProvisionedThroughputExceeded", ".", ".", { stat: "Sum" }],
+        ], 0, 6),
+        widget("Consumers behind the stream (ms)",
+          consumerFns.map((fn) => ["AWS/Lambda", "IteratorAge", "FunctionName", fn, { stat: "Maximum" }]), 12, 6),
+        widget("Consumer errors and throttles", consumerFns.flatMap((fn) => [
+          ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],
+          [".", "Throttles", ".", ".", { stat: "Sum" }],
+        ]), 0, 12),
+        widget("Orders table writes (WCU)", [
+          ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", tableName, { stat: "Sum" }],
+        ], 12, 12),
+        widget("Archive freshness (s)", [
+          ["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", firehoseName, { stat: "Maximum" }],
+        ], 0, 18),
+        { type: "alarm", x: 12, y: 18, width: 12, height: 6, properties: { title: "Alarms", alarms: alarmArns, region } },
+      ],
+    }))),
+  });
+  const dashboardUrl = pulumi.interpolate`https://${ctx.region}.console.aws.amazon.com/cloudwatch/home?region=${ctx.region}#dashboards:name=${dashboardName}`;
+  return { topic, alarms, dashboard, dashboardUrl };
+}
