@@ -40,6 +40,8 @@ export interface PipelineConfig {
   athenaBytesScannedCutoff: number;
   /** Alarm when a consumer is this far behind the stream. */
   iteratorAgeAlarmSeconds: number;
+  /** Share of API requests traced in X-Ray (X-Ray's default, 1/s + 5%, traces most requests of a quiet shop). */
+  traceSampleRate: number;
 }
 
 export const defaults: PipelineConfig = {
@@ -50,7 +52,7 @@ export const defaults: PipelineConfig = {
   production: false,
   tags: {},
   lambdaArchitecture: "arm64",
-  lambdaMemoryMb: 256,
+  lambdaMemoryMb: 128,
   lambdaTimeoutSeconds: 60,
   lambdaPackageDir: path.resolve(__dirname, "../../target/lambda"),
   logRetentionDays: 30,
@@ -61,6 +63,7 @@ export const defaults: PipelineConfig = {
   archiveBufferMb: 64,
   athenaBytesScannedCutoff: 1024 ** 3,
   iteratorAgeAlarmSeconds: 60,
+  traceSampleRate: 0.01,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -100,6 +103,9 @@ export function validate(config: PipelineConfig): PipelineConfig {
   whole("archiveBufferMb", 1, 128);
   whole("athenaBytesScannedCutoff", 10 * 1024 ** 2, Number.MAX_SAFE_INTEGER);
   whole("iteratorAgeAlarmSeconds", 1, 604_800);
+  if (!(config.traceSampleRate >= 0 && config.traceSampleRate <= 1)) {
+    problems.push(`traceSampleRate ${config.traceSampleRate} must be from 0 to 1`);
+  }
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -129,5 +135,6 @@ export function load(): PipelineConfig {
     archiveBufferMb: number("archiveBufferMb"),
     athenaBytesScannedCutoff: number("athenaBytesScannedCutoff"),
     iteratorAgeAlarmSeconds: number("iteratorAgeAlarmSeconds"),
+    traceSampleRate: number("traceSampleRate"),
   });
 }

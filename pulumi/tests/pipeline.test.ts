@@ -114,7 +114,7 @@ describe("consumers", () => {
       assert.equal(fn.inputs.runtime, "provided.al2023");
       assert.equal(fn.inputs.handler, "bootstrap");
       assert.deepEqual(fn.inputs.architectures, ["arm64"]);
-      assert.equal(fn.inputs.memorySize, 256);
+      assert.equal(fn.inputs.memorySize, 128);
       assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" });
       const logGroup = ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/lambda/${fn.inputs.name}`);
       assert.ok(logGroup, fn.inputs.name);
@@ -298,6 +298,10 @@ describe("the API", () => {
     const [settings] = ofType("aws:apigateway/methodSettings:MethodSettings");
     assert.equal(settings.inputs.settings.throttlingRateLimit, 300);
     assert.equal(settings.inputs.settings.throttlingBurstLimit, 600);
+    const [sampling] = ofType("aws:xray/samplingRule:SamplingRule");
+    assert.equal(sampling.inputs.serviceName, `${await value(pipeline.api.restApi.name)}/v1`);
+    assert.equal(sampling.inputs.fixedRate, 0.01);
+    assert.equal(sampling.inputs.reservoirSize, 0);
     const [plan] = ofType("aws:apigateway/usagePlan:UsagePlan");
     assert.deepEqual(plan.inputs.throttleSettings, { rateLimit: 300, burstLimit: 600 });
     for (const response of ofType("aws:apigateway/response:Response")) {
