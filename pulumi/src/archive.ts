@@ -76,8 +76,9 @@ export function createArchive(ctx: Context, stream: aws.kinesis.Stream, key: aws
       {
         id: "events-to-cheaper-storage",
         status: "Enabled",
-        filter: { prefix: EVENTS_PREFIX },
-        // Replays read recent hours; analysts scan months. Older objects are rarely read.
+        // Infrequent-access classes bill at least 128 KB per object: small objects stay put.
+        filter: { and: { prefix: EVENTS_PREFIX, objectSizeGreaterThan: 128 * 1024 } },
+        // Replays read the stream or recent hours; analysts scan months. Older objects are rarely read.
         transitions: [
           { days: 30, storageClass: "STANDARD_IA" },
           { days: 90, storageClass: "GLACIER_IR" },

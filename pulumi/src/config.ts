@@ -33,7 +33,7 @@ export interface PipelineConfig {
   /** Steady requests per second the API accepts across all clients, and its burst. */
   apiRateLimit: number;
   apiBurstLimit: number;
-  /** Firehose flushes to S3 at whichever comes first. */
+  /** Firehose flushes to S3 at whichever comes first: the largest values make the fewest, largest objects. */
   archiveBufferSeconds: number;
   archiveBufferMb: number;
   /** Athena refuses a query that would scan more than this. */
@@ -59,8 +59,8 @@ export const defaults: PipelineConfig = {
   alarmEmail: undefined,
   apiRateLimit: 500,
   apiBurstLimit: 1000,
-  archiveBufferSeconds: 300,
-  archiveBufferMb: 64,
+  archiveBufferSeconds: 900,
+  archiveBufferMb: 128,
   athenaBytesScannedCutoff: 1024 ** 3,
   iteratorAgeAlarmSeconds: 60,
   traceSampleRate: 0.01,
