@@ -57,15 +57,20 @@ impl TokenVerifier {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?
             .claims;
-        let usable = !claims.sub.is_empty()
-            && claims.sub.chars().count() <= MAX_CUSTOMER_ID_LEN
-            && claims.sub.chars().all(|c| c.is_ascii_graphic());
-        if usable {
+        if is_usable_customer_id(&claims.sub) {
             Ok(claims.sub)
         } else {
             Err(AuthError::BadSubject)
         }
     }
+}
+
+/// Whether a token subject can be a customer id: 1 to [`MAX_CUSTOMER_ID_LEN`] printable ASCII
+/// characters. The same rule holds for the subject a Cognito authorizer passes to a Lambda.
+pub fn is_usable_customer_id(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject.chars().count() <= MAX_CUSTOMER_ID_LEN
+        && subject.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Signs tokens for the local stack: the stand-in for Cognito's sign-in.
