@@ -65,11 +65,12 @@ impl TokenVerifier {
     }
 }
 
-/// A subject that can be a customer id and a partition key: 1 to 128 printable ASCII characters.
-pub fn is_usable_customer_id(sub: &str) -> bool {
-    !sub.is_empty()
-        && sub.chars().count() <= MAX_CUSTOMER_ID_LEN
-        && sub.chars().all(|c| c.is_ascii_graphic())
+/// Whether a token subject can be a customer id: 1 to [`MAX_CUSTOMER_ID_LEN`] printable ASCII
+/// characters. The same rule holds for the subject a Cognito authorizer passes to a Lambda.
+pub fn is_usable_customer_id(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject.chars().count() <= MAX_CUSTOMER_ID_LEN
+        && subject.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Signs tokens for the local stack: the stand-in for Cognito's sign-in.

@@ -64,8 +64,8 @@ struct OrderItem<'a> {
 }
 
 pub struct DynamoOrderStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoOrderStore {

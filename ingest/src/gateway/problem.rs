@@ -108,6 +108,47 @@ impl Problem {
         )
     }
 
+    /// A path or query parameter is not acceptable (the read endpoints).
+    pub fn invalid_request(detail: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/invalid-request",
+            "Invalid request",
+            detail,
+        )
+    }
+
+    /// No such order for this customer. An order of another customer is answered the same way,
+    /// so that an order id reveals nothing about orders that are not the caller's.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Order not found",
+            "you have no order with this id".to_owned(),
+        )
+    }
+
+    /// The orders table cannot be read right now (the read endpoints' 503).
+    pub fn read_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "/problems/unavailable",
+            "Orders cannot be read right now",
+            "try again after Retry-After seconds".to_owned(),
+        )
+    }
+
+    /// Something on our side is wrong (a stored order that cannot be read); retrying won't help.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "/problems/internal",
+            "Internal error",
+            "the request failed on our side; it has been logged".to_owned(),
+        )
+    }
+
     /// The same problem with every violation's pointer nested under `prefix` (batch entries).
     pub fn with_pointer_prefix(mut self, prefix: &str) -> Self {
         for violation in &mut self.violations {

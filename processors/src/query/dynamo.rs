@@ -1,0 +1,309 @@
+//! [`OrderReader`] over the orders table: `GetItem` for one order; for a page, a `Query` of the
+//! keys-only `byCustomer` index newest first, then `BatchGetItem` of those keys (retrying
+//! `UnprocessedKeys`), answered in the index's order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
+use uuid::Uuid;
+
+use super::{Limit, OrderReader, OrderView, Page, PageKey, ReadError};
+use crate::store::{DynamoOrderStore, attr};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// `BatchGetItem` calls for one page before giving up on keys left unprocessed.
+const BATCH_GET_ATTEMPTS: u32 = 5;
+/// Wait before the first retry of unprocessed keys; doubles each time.
+const BATCH_GET_BACKOFF: Duration = Duration::from_millis(25);
+
+#[derive(Debug, thiserror::Error)]
+#[error("BatchGetItem left {keys} key(s) unprocessed after {BATCH_GET_ATTEMPTS} attempts")]
+struct StillUnprocessed {
+    keys: usize,
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> ReadError {
+    ReadError::Unavailable(Box::new(error))
+}
+
+impl TryFrom<Item> for OrderView {
+    type Error = ReadError;
+
+    fn try_from(item: Item) -> Result<Self, ReadError> {
+        let key = match item.get(attr::ORDER_ID) {
+            Some(AttributeValue::S(id)) => id.clone(),
+            _ => "without an orderId".to_owned(),
+        };
+        serde_dynamo::from_item(item).map_err(|e| ReadError::Corrupt {
+            key,
+            source: Box::new(e),
+        })
+    }
+}
+
+impl From<PageKey> for Item {
+    fn from(key: PageKey) -> Self {
+        HashMap::from([
+            (
+                attr::CUSTOMER_ID.to_owned(),
+                AttributeValue::S(key.customer_id),
+            ),
+            (attr::PLACED_AT.to_owned(), AttributeValue::S(key.placed_at)),
+            (
+                attr::ORDER_ID.to_owned(),
+                AttributeValue::S(key.order_id.to_string()),
+            ),
+        ])
+    }
+}
+
+impl TryFrom<Item> for PageKey {
+    type Error = ReadError;
+
+    /// A `LastEvaluatedKey` of the index: its keys and the table's.
+    fn try_from(item: Item) -> Result<Self, ReadError> {
+        serde_dynamo::from_item(item).map_err(|e| ReadError::Corrupt {
+            key: "LastEvaluatedKey".to_owned(),
+            source: Box::new(e),
+        })
+    }
+}
+
+fn order_key(order_id: &str) -> Item {
+    HashMap::from([(
+        attr::ORDER_ID.to_owned(),
+        AttributeValue::S(order_id.to_owned()),
+    )])
+}
+
+impl OrderReader for DynamoOrderStore {
+    async fn get(&self, order_id: Uuid) -> Result<Option<OrderView>, ReadError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(order_key(&order_id.to_string())))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output.item.map(OrderView::try_from).transpose()
+    }
+
+    async fn page(
+        &self,
+        customer_id: &str,
+        limit: Limit,
+        start: Option<PageKey>,
+    ) -> Result<Page, ReadError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ORDERS_BY_CUSTOMER_INDEX)
+            .key_condition_expression("#customer = :customer")
+            .expression_attribute_names("#customer", attr::CUSTOMER_ID)
+            .expression_attribute_values(":customer", AttributeValue::S(customer_id.to_owned()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.get()).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start.map(Item::from))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let next = output
+            .last_evaluated_key
+            .map(PageKey::try_from)
+            .transpose()?;
+        let order_ids: Vec<String> = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|keys| match keys.get(attr::ORDER_ID) {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut items: HashMap<String, Item> = HashMap::new();
+        if !order_ids.is_empty() {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(order_ids.iter().map(|id| order_key(id)).collect()))
+                .build()
+                .map_err(unavailable)?;
+            for item in get_all(keys, |keys| self.batch_get(keys)).await? {
+                if let Some(AttributeValue::S(id)) = item.get(attr::ORDER_ID) {
+                    items.insert(id.clone(), item);
+                }
+            }
+        }
+        let mut orders = Vec::with_capacity(order_ids.len());
+        for id in &order_ids {
+            match items.remove(id) {
+                Some(item) => orders.push(OrderView::try_from(item)?),
+                // The index is updated after the table, so its keys name items that exist;
+                // one that doesn't was deleted in between.
+                None => tracing::warn!(order_id = id, "indexed order not in the table"),
+            }
+        }
+        Ok(Page { orders, next })
+    }
+}
+
+impl DynamoOrderStore {
+    /// One `BatchGetItem` call: the items it returned, and the keys it left unprocessed.
+    async fn batch_get(
+        &self,
+        keys: KeysAndAttributes,
+    ) -> Result<(Vec<Item>, Option<KeysAndAttributes>), ReadError> {
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = output
+            .responses
+            .and_then(|mut tables| tables.remove(&self.table))
+            .unwrap_or_default();
+        let unprocessed = output
+            .unprocessed_keys
+            .and_then(|mut tables| tables.remove(&self.table));
+        Ok((items, unprocessed))
+    }
+}
+
+/// Every item of `keys`, calling `batch_get` again for the keys it leaves unprocessed (with
+/// exponential backoff, as AWS advises) until none are left or the attempts run out.
+async fn get_all<F, Fut>(keys: KeysAndAttributes, mut batch_get: F) -> Result<Vec<Item>, ReadError>
+where
+    F: FnMut(KeysAndAttributes) -> Fut,
+    Fut: Future<Output = Result<(Vec<Item>, Option<KeysAndAttributes>), ReadError>>,
+{
+    let mut found = Vec::with_capacity(keys.keys().len());
+    let mut pending = keys;
+    let mut backoff = BATCH_GET_BACKOFF;
+    for attempt in 1..=BATCH_GET_ATTEMPTS {
+        let (items, unprocessed) = batch_get(pending).await?;
+        found.extend(items);
+        match unprocessed.filter(|rest| !rest.keys().is_empty()) {
+            None => return Ok(found),
+            Some(rest) => {
+                tracing::debug!(
+                    attempt,
+                    unprocessed = rest.keys().len(),
+                    "BatchGetItem left keys unprocessed; retrying them"
+                );
+                if attempt == BATCH_GET_ATTEMPTS {
+                    return Err(unavailable(StillUnprocessed {
+                        keys: rest.keys().len(),
+                    }));
+                }
+                pending = rest;
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::tests::view;
+    use std::cell::Cell;
+
+    fn keys(ids: &[&str]) -> KeysAndAttributes {
+        KeysAndAttributes::builder()
+            .set_keys(Some(ids.iter().map(|id| order_key(id)).collect()))
+            .build()
+            .expect("keys set")
+    }
+
+    fn ids(keys: &KeysAndAttributes) -> Vec<String> {
+        keys.keys()
+            .iter()
+            .filter_map(|k| k.get(attr::ORDER_ID)?.as_s().ok().cloned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn unprocessed_keys_are_asked_for_again_until_none_are_left() {
+        let calls = Cell::new(0);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let found = get_all(keys(&["a", "b", "c"]), |pending| {
+            calls.set(calls.get() + 1);
+            let wanted = ids(&pending);
+            asked.borrow_mut().push(wanted.clone());
+            // Each call serves only the first key it is asked for.
+            let served = vec![order_key(&wanted[0])];
+            let rest: Vec<&str> = wanted[1..].iter().map(String::as_str).collect();
+            let unprocessed = (!rest.is_empty()).then(|| keys(&rest));
+            async move { Ok((served, unprocessed)) }
+        })
+        .await
+        .expect("all found");
+        assert_eq!(found.len(), 3);
+        assert_eq!(
+            *asked.borrow(),
+            [vec!["a", "b", "c"], vec!["b", "c"], vec!["c"]]
+        );
+        assert_eq!(calls.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn keys_still_unprocessed_after_every_attempt_are_unavailable_not_missing() {
+        let calls = Cell::new(0);
+        let result = get_all(keys(&["a"]), |pending| {
+            calls.set(calls.get() + 1);
+            async move { Ok((Vec::new(), Some(pending))) }
+        })
+        .await;
+        assert!(
+            matches!(result, Err(ReadError::Unavailable(_))),
+            "{result:?}"
+        );
+        assert_eq!(calls.get(), BATCH_GET_ATTEMPTS);
+    }
+
+    #[test]
+    fn a_stored_item_reads_back_as_the_view_ignoring_bookkeeping() {
+        let view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
+        let mut item: Item = serde_dynamo::to_item(&view).expect("to item");
+        item.insert(
+            "placedEventId".to_owned(),
+            AttributeValue::S("event-1".to_owned()),
+        );
+        assert_eq!(OrderView::try_from(item).ok(), Some(view));
+    }
+
+    #[test]
+    fn an_item_of_another_shape_is_corrupt() {
+        let item = HashMap::from([
+            (attr::ORDER_ID.to_owned(), AttributeValue::S("x".to_owned())),
+            (
+                attr::STATUS.to_owned(),
+                AttributeValue::S("placed".to_owned()),
+            ),
+        ]);
+        assert!(matches!(
+            OrderView::try_from(item),
+            Err(ReadError::Corrupt { key, .. }) if key == "x"
+        ));
+    }
+
+    #[test]
+    fn a_page_key_is_the_index_key_plus_the_table_key() {
+        let key = PageKey {
+            customer_id: "customer-1".to_owned(),
+            placed_at: "2026-11-23T09:15:30.120Z".to_owned(),
+            order_id: Uuid::from_u128(7),
+        };
+        let item = Item::from(key.clone());
+        assert_eq!(item.len(), 3);
+        assert_eq!(PageKey::try_from(item).ok(), Some(key));
+    }
+}
