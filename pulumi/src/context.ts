@@ -31,8 +31,10 @@ export interface Grant {
 }
 
 /**
- * A role that `service` (e.g. "lambda.amazonaws.com") assumes, on behalf of this account only,
- * with an inline policy of exactly `grants`.
+ * A role only `service` (e.g. "lambda.amazonaws.com") may assume, with an inline policy of
+ * exactly `grants`. No aws:SourceAccount condition: Lambda and API Gateway do not send it when
+ * they assume a role they were given, and a role cannot be passed to another account's
+ * resource anyway (iam:PassRole).
  */
 export function serviceRole(
   ctx: Context,
@@ -48,7 +50,6 @@ export function serviceRole(
         Effect: "Allow",
         Principal: { Service: service },
         Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } },
       }],
     }),
     tags: ctx.tags,

@@ -195,13 +195,25 @@ describe("least privilege", () => {
     assert.equal(archive.get("kinesis:PutRecord"), undefined);
   });
 
-  test("every role can be assumed only by its service on behalf of this account", async () => {
+  test("every role can be assumed by its one service only; Firehose's only for this account", async () => {
     await build();
+    const services: Record<string, string> = {};
     for (const role of ofType("aws:iam/role:Role")) {
-      const [statement] = JSON.parse(role.inputs.assumeRolePolicy).Statement;
-      assert.equal(Object.keys(statement.Principal).join(), "Service", role.name);
-      assert.ok(JSON.stringify(statement.Condition).includes(ACCOUNT), role.name);
+      const statements = JSON.parse(role.inputs.assumeRolePolicy).Statement;
+      assert.equal(statements.length, 1, role.name);
+      assert.deepEqual(Object.keys(statements[0].Principal), ["Service"], role.name);
+      services[role.inputs.name] = statements[0].Principal.Service;
+      if (statements[0].Principal.Service === "firehose.amazonaws.com") {
+        assert.deepEqual(statements[0].Condition, { StringEquals: { "sts:ExternalId": ACCOUNT } });
+      }
     }
+    assert.deepEqual(services, {
+      "orders-materialiser": "lambda.amazonaws.com",
+      "orders-query": "lambda.amazonaws.com",
+      "orders-api-put-orders": "apigateway.amazonaws.com",
+      "orders-api-logs": "apigateway.amazonaws.com",
+      "orders-archive": "firehose.amazonaws.com",
+    });
   });
 });
 
