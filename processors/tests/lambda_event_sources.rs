@@ -45,7 +45,10 @@ fn the_mappings_match_what_the_host_does_and_what_aws_allows() {
         );
         // LATEST would skip what arrived before the first deploy or during a re-create.
         assert_eq!(consumer["StartingPosition"], "TRIM_HORIZON", "{name}");
-        assert!((1..=10_000).contains(&number(consumer, "BatchSize")), "{name}");
+        assert!(
+            (1..=10_000).contains(&number(consumer, "BatchSize")),
+            "{name}"
+        );
         assert!((0..=300).contains(&number(consumer, "MaximumBatchingWindowInSeconds")));
         assert!((1..=10).contains(&number(consumer, "ParallelizationFactor")));
         // Bounded, so a record that keeps failing is dead-lettered instead of blocking its
