@@ -289,17 +289,7 @@ pub async fn create_stream(
         .send()
         .await
         .map_err(|e| provision_error(format!("CreateStream {stream}"), e))?;
-    let arn = wait_for(&format!("stream {stream}"), || async {
-        let output = kinesis
-            .describe_stream_summary()
-            .stream_name(stream)
-            .send()
-            .await
-            .ok()?;
-        let summary = output.stream_description_summary()?;
-        (summary.stream_status() == &StreamStatus::Active).then(|| summary.stream_arn().to_owned())
-    })
-    .await?;
+    let arn = wait_until_active(kinesis, stream).await?;
     let mut consumer_arns = Vec::with_capacity(consumers.len());
     for consumer in consumers {
         let registered = kinesis
@@ -328,6 +318,24 @@ pub async fn create_stream(
         consumer_arns.push(consumer_arn);
     }
     Ok(CreatedStream { arn, consumer_arns })
+}
+
+/// Waits until `stream` is ACTIVE (after creating or resharding it); returns its ARN.
+pub async fn wait_until_active(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Result<String, StackError> {
+    wait_for(&format!("stream {stream}"), || async {
+        let output = kinesis
+            .describe_stream_summary()
+            .stream_name(stream)
+            .send()
+            .await
+            .ok()?;
+        let summary = output.stream_description_summary()?;
+        (summary.stream_status() == &StreamStatus::Active).then(|| summary.stream_arn().to_owned())
+    })
+    .await
 }
 
 impl Drop for LocalStack {

@@ -277,6 +277,10 @@ async fn the_end_of_a_closed_shard_names_its_children() {
         .send()
         .await
         .expect("SplitShard");
+    // The stream is UPDATING until the children exist; ferrokinesis refuses reads until then.
+    devstack::wait_until_active(&kinesis, "split")
+        .await
+        .expect("stream active after the split");
     let events = subscribe(
         &kinesis,
         &consumer,
