@@ -40,6 +40,12 @@ export interface PipelineConfig {
   athenaBytesScannedCutoff: number;
   /** Alarm when a consumer is this far behind the stream. */
   iteratorAgeAlarmSeconds: number;
+  /**
+   * X-Ray on the Lambdas: Active traces what Lambda samples (1 invocation a second plus 5%, with
+   * no sampling rule), which in a quiet month is most batches; PassThrough traces only requests
+   * that arrive traced (the query Lambda under a sampled API request).
+   */
+  lambdaTracing: "Active" | "PassThrough";
   /** Share of API requests traced in X-Ray (X-Ray's default, 1/s + 5%, traces most requests of a quiet shop). */
   traceSampleRate: number;
 }
@@ -63,6 +69,7 @@ export const defaults: PipelineConfig = {
   archiveBufferMb: 128,
   athenaBytesScannedCutoff: 1024 ** 3,
   iteratorAgeAlarmSeconds: 60,
+  lambdaTracing: "Active",
   traceSampleRate: 0.01,
 };
 
@@ -103,6 +110,9 @@ export function validate(config: PipelineConfig): PipelineConfig {
   whole("archiveBufferMb", 1, 128);
   whole("athenaBytesScannedCutoff", 10 * 1024 ** 2, Number.MAX_SAFE_INTEGER);
   whole("iteratorAgeAlarmSeconds", 1, 604_800);
+  if (config.lambdaTracing !== "Active" && config.lambdaTracing !== "PassThrough") {
+    problems.push(`lambdaTracing '${config.lambdaTracing}' must be Active or PassThrough`);
+  }
   if (!(config.traceSampleRate >= 0 && config.traceSampleRate <= 1)) {
     problems.push(`traceSampleRate ${config.traceSampleRate} must be from 0 to 1`);
   }
@@ -135,6 +145,7 @@ export function load(): PipelineConfig {
     archiveBufferMb: number("archiveBufferMb"),
     athenaBytesScannedCutoff: number("athenaBytesScannedCutoff"),
     iteratorAgeAlarmSeconds: number("iteratorAgeAlarmSeconds"),
+    lambdaTracing: (config.get("lambdaTracing") ?? defaults.lambdaTracing) as PipelineConfig["lambdaTracing"],
     traceSampleRate: number("traceSampleRate"),
   });
 }

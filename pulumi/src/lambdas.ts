@@ -56,7 +56,7 @@ export function rustLambda(
     timeout: ctx.config.lambdaTimeoutSeconds,
     role: role.arn,
     environment: { variables: environment },
-    tracingConfig: { mode: "Active" },
+    tracingConfig: { mode: ctx.config.lambdaTracing },
     loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
     tags: ctx.tags,
   }, { dependsOn: [logGroup, policy] });

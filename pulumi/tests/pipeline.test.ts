@@ -123,9 +123,10 @@ describe("consumers", () => {
     }
   });
 
-  test("the architecture, memory and timeout come from config", async () => {
-    await build({ lambdaArchitecture: "x86_64", lambdaMemoryMb: 512, lambdaTimeoutSeconds: 120 });
+  test("the architecture, memory, timeout and tracing come from config", async () => {
+    await build({ lambdaArchitecture: "x86_64", lambdaMemoryMb: 512, lambdaTimeoutSeconds: 120, lambdaTracing: "PassThrough" });
     for (const fn of ofType("aws:lambda/function:Function")) {
+      assert.deepEqual(fn.inputs.tracingConfig, { mode: "PassThrough" });
       assert.deepEqual(fn.inputs.architectures, ["x86_64"]);
       assert.equal(fn.inputs.memorySize, 512);
       assert.equal(fn.inputs.timeout, 120);
