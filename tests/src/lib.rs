@@ -99,6 +99,19 @@ impl TestPipeline {
         .await
     }
 
+    /// `POST /orders:batch` with `orders` as `customer`.
+    pub async fn post_batch(&self, customer: &str, orders: &[Value]) -> Answer {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "orders": orders })).expect("batch serialises");
+        self.post(
+            "/orders:batch",
+            Some(&self.tokens.token(customer, 600)),
+            "application/json",
+            body,
+        )
+        .await
+    }
+
     /// Every record on every shard of the orders stream.
     pub async fn stream_records(&self) -> Vec<Record> {
         read_stream(&self.stack.kinesis(), &self.stack.names.stream).await

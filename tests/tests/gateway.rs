@@ -210,13 +210,9 @@ async fn a_batch_with_one_invalid_order_is_refused_whole_and_puts_nothing() {
     let mut bad = serde_json::to_value(sample::order(&mut rng, Channel::Wholesale)).expect("json");
     bad["total"] = json!({"amount": 1, "currency": "EUR"});
     let answer = pipeline
-        .post(
-            "/orders:batch",
-            Some(&pipeline.tokens.token("wholesaler-7", 600)),
-            "application/json",
-            json!({ "orders": [serde_json::to_value(&good).expect("json"), bad] })
-                .to_string()
-                .into_bytes(),
+        .post_batch(
+            "wholesaler-7",
+            &[serde_json::to_value(&good).expect("json"), bad],
         )
         .await;
     assert_eq!(answer.status, 400, "{}", answer.body);
@@ -239,14 +235,7 @@ async fn a_valid_batch_answers_per_entry_with_event_ids() {
         .iter()
         .map(|o| serde_json::to_value(o).expect("json"))
         .collect();
-    let answer = pipeline
-        .post(
-            "/orders:batch",
-            Some(&pipeline.tokens.token("wholesaler-7", 600)),
-            "application/json",
-            json!({ "orders": orders }).to_string().into_bytes(),
-        )
-        .await;
+    let answer = pipeline.post_batch("wholesaler-7", &orders).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.body["accepted"], 3);
     assert_eq!(answer.body["rejected"], 0);
@@ -290,14 +279,7 @@ async fn a_batch_over_500_orders_is_rejected_whole() {
     let orders: Vec<Value> = (0..501)
         .map(|_| sample::to_json(&sample::order(&mut rng, Channel::Web)))
         .collect();
-    let answer = pipeline
-        .post(
-            "/orders:batch",
-            Some(&pipeline.tokens.token("c-1", 60)),
-            "application/json",
-            json!({ "orders": orders }).to_string().into_bytes(),
-        )
-        .await;
+    let answer = pipeline.post_batch("c-1", &orders).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.body["violations"][0]["pointer"], "/orders");
     assert!(pipeline.stream_records().await.is_empty());
