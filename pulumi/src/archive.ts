@@ -16,8 +16,10 @@ export const ARCHIVE_PARTITIONS: [name: string, firehoseFormat: string][] = [
 export const EVENTS_PREFIX = "events/";
 export const ERRORS_PREFIX = "errors/";
 
+/** `year=!{timestamp:yyyy}/…/hour=!{timestamp:HH}/`: an hour's folder, in Firehose's syntax. */
+const firehoseHour = ARCHIVE_PARTITIONS.map(([n, f]) => `${n}=!{timestamp:${f}}/`).join("");
 /** `events/year=!{timestamp:yyyy}/…/`: where Firehose writes an hour's records. */
-export const firehosePrefix = EVENTS_PREFIX + ARCHIVE_PARTITIONS.map(([n, f]) => `${n}=!{timestamp:${f}}/`).join("");
+export const firehosePrefix = EVENTS_PREFIX + firehoseHour;
 /** The same place as Athena's partition projection names it. */
 export const projectionTemplate = EVENTS_PREFIX + ARCHIVE_PARTITIONS.map(([n]) => `${n}=\${${n}}/`).join("");
 
@@ -139,8 +141,7 @@ export function createArchive(ctx: Context, stream: aws.kinesis.Stream, key: aws
       roleArn: role.arn,
       bucketArn: bucket.arn,
       prefix: firehosePrefix,
-      errorOutputPrefix: `${ERRORS_PREFIX}!{firehose:error-output-type}/` +
-        ARCHIVE_PARTITIONS.map(([n, f]) => `${n}=!{timestamp:${f}}/`).join(""),
+      errorOutputPrefix: `${ERRORS_PREFIX}!{firehose:error-output-type}/${firehoseHour}`,
       bufferingInterval: ctx.config.archiveBufferSeconds,
       bufferingSize: ctx.config.archiveBufferMb,
       compressionFormat: "GZIP",
