@@ -1,0 +1,1 @@
+pub use ferrokinesis_core::shard_iterator::*;
