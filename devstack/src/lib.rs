@@ -1,7 +1,9 @@
 //! The local stack: AWS-compatible engines on loopback, provisioned like the deployed pipeline.
 //!
-//! Kinesis is `ferrokinesis` and DynamoDB is `dynoxide`, both embedded in this process at the
-//! exact versions pinned in the workspace `Cargo.toml`, so the stack needs nothing beyond cargo.
+//! Kinesis is `ferrokinesis` (0.7.0 with the fixes in `devstack/vendor/PATCHES.md`) and DynamoDB
+//! is `dynoxide`, both embedded in this process at the exact versions pinned in the workspace
+//! `Cargo.toml`, so the stack needs nothing beyond cargo. `kinesis-mock` (Node) can be chosen
+//! instead, to compare the two engines.
 //! The unchanged AWS SDK clients talk to them; only the endpoint differs. Ports default to free
 //! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
 //! [`LocalStack`] stops what it started and nothing else.
@@ -24,11 +26,9 @@ pub const REGION: &str = "us-east-1";
 pub const DEFAULT_SHARDS: i32 = 4;
 /// How long to wait for an engine to answer or a resource to become active.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Kinesis requests served at once; more wait their turn (see [`LocalStack::start`]).
-const KINESIS_MAX_IN_FLIGHT: usize = 8;
-/// Kinesis engine workers: more than the requests in flight plus the subscriptions of every
-/// consumer to every shard (4 consumers x 4 shards in the full pipeline).
-const KINESIS_WORKERS: usize = 32;
+/// Worker threads of each embedded engine: as many as this machine's cores, as a server of its
+/// own would have.
+const ENGINE_WORKERS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -62,7 +62,8 @@ pub struct StackOptions {
     pub dynamodb_port: u16,
     pub shards: i32,
     pub names: ResourceNames,
-    /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s). Embedded engine only.
+    /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s), answering
+    /// `ProvisionedThroughputExceededException`. ferrokinesis only: kinesis-mock has no limits.
     pub shard_limits: bool,
     pub kinesis_engine: KinesisEngine,
 }
@@ -70,19 +71,19 @@ pub struct StackOptions {
 /// Which engine serves Kinesis. See docs/local-stack.md for how they compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KinesisEngine {
-    /// `ferrokinesis`, embedded in this process.
+    /// `ferrokinesis`, patched (devstack/vendor/PATCHES.md) and embedded in this process.
     Ferrokinesis,
     /// `kinesis-local` (kinesis-mock) from npm, run with Node as a child process.
     KinesisMock,
 }
 
 impl KinesisEngine {
-    /// The engine named by `DEVSTACK_KINESIS_ENGINE` (`kinesis-mock`, the default, or
-    /// `ferrokinesis`). Any other value is a mistake worth stopping for.
+    /// The engine named by `DEVSTACK_KINESIS_ENGINE` (`ferrokinesis`, the default, or
+    /// `kinesis-mock`). Any other value is a mistake worth stopping for.
     pub fn from_env() -> Self {
         match std::env::var("DEVSTACK_KINESIS_ENGINE").as_deref() {
-            Err(_) | Ok("kinesis-mock") => Self::KinesisMock,
-            Ok("ferrokinesis") => Self::Ferrokinesis,
+            Err(_) | Ok("ferrokinesis") => Self::Ferrokinesis,
+            Ok("kinesis-mock") => Self::KinesisMock,
             Ok(other) => {
                 panic!("DEVSTACK_KINESIS_ENGINE={other}: expected kinesis-mock or ferrokinesis")
             }
@@ -130,6 +131,12 @@ impl LocalStack {
                 start_ferrokinesis(kinesis, options.shard_limits, stopped.clone())?;
                 None
             }
+            KinesisEngine::KinesisMock if options.shard_limits => {
+                return Err(StackError::Engine {
+                    name: "kinesis-mock",
+                    cause: "it has no shard limits; use ferrokinesis for --shard-limits".into(),
+                });
+            }
             KinesisEngine::KinesisMock => {
                 let port = kinesis.local_addr().map(|a| a.port()).unwrap_or_default();
                 // The process binds the port itself: release it just before it starts.
@@ -141,7 +148,7 @@ impl LocalStack {
         let database =
             dynoxide::Database::memory().map_err(|e| StackError::DynamoDbEngine(e.to_string()))?;
         let mut dynamodb_stopped = stopped;
-        spawn_engine("dynamodb", 2, move || async move {
+        spawn_engine("dynamodb", ENGINE_WORKERS, move || async move {
             let listener = TcpListener::from_std(dynamodb)?;
             let shutdown = async move {
                 let _ = dynamodb_stopped.wait_for(|stop| *stop).await;
@@ -362,15 +369,7 @@ fn start_ferrokinesis(
         aws_region: REGION.to_owned(),
         ..Default::default()
     });
-    // ferrokinesis 0.7 holds a DashMap guard across an await while reading records, and a
-    // writer then blocks its worker thread on that map: with every worker blocked, it
-    // deadlocks (seen with 2 workers under a burst of puts while subscribed). Bounding the
-    // requests in flight, on a runtime with more workers than requests plus subscriptions,
-    // always leaves a worker free to finish the reader. See docs/local-stack.md.
-    let app = app.layer(tower::limit::ConcurrencyLimitLayer::new(
-        KINESIS_MAX_IN_FLIGHT,
-    ));
-    spawn_engine("kinesis", KINESIS_WORKERS, move || async move {
+    spawn_engine("kinesis", ENGINE_WORKERS, move || async move {
         let listener = TcpListener::from_std(listener)?;
         let shutdown = async move {
             let _ = stopped.wait_for(|stop| *stop).await;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use devstack::{KinesisEngine, LocalStack, StackOptions};
+use devstack::{LocalStack, StackOptions};
 use ingest::auth::TokenIssuer;
 
 #[derive(Parser)]
@@ -34,7 +34,8 @@ enum Command {
         dynamodb_port: u16,
         #[arg(long, default_value_t = devstack::DEFAULT_SHARDS)]
         shards: i32,
-        /// Use the embedded ferrokinesis engine with AWS-like shard write limits.
+        /// Throttle writes per shard as AWS does (1,000 records/s or 1 MB/s). ferrokinesis
+        /// only, the default engine (DEVSTACK_KINESIS_ENGINE).
         #[arg(long)]
         shard_limits: bool,
     },
@@ -63,11 +64,6 @@ async fn main() -> anyhow::Result<()> {
                 dynamodb_port,
                 shards,
                 shard_limits,
-                kinesis_engine: if shard_limits {
-                    KinesisEngine::Ferrokinesis
-                } else {
-                    KinesisEngine::from_env()
-                },
                 ..Default::default()
             })
             .await?;

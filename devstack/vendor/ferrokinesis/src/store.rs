@@ -303,6 +303,27 @@ struct StreamEntry {
     /// Read-locked on the hot path (AtomicU64 inside is lock-free).
     /// Write-locked only when topology changes (split/merge adds shards).
     shard_seq: RwLock<Vec<ShardSeqState>>,
+    /// `(shard_ix, seq_ix)` of the records whose sequence number is allocated but which are not
+    /// stored (or given up) yet. Readers stop before the first of them: a record stored out of
+    /// allocation order must not be passed over by a reader that saw a later one first.
+    in_flight: Arc<std::sync::Mutex<std::collections::BTreeSet<(i64, u64)>>>,
+}
+
+/// A sequence number allocated and not yet stored; dropping it (stored or not) lets readers
+/// past it.
+struct InFlight {
+    set: Arc<std::sync::Mutex<std::collections::BTreeSet<(i64, u64)>>>,
+    shard_ix: i64,
+    seq_ix: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(self.shard_ix, self.seq_ix));
+    }
 }
 
 /// Result of allocating a sequence number for a record.
@@ -315,6 +336,8 @@ pub struct SequenceAllocation {
     pub stream_key: String,
     /// Timestamp used in the sequence number (milliseconds).
     pub now: u64,
+    /// Holds readers before this record until the allocation is dropped.
+    _in_flight: InFlight,
 }
 
 /// A charged shard-throughput reservation that may be refunded on rollback.
@@ -486,6 +509,27 @@ fn ensure_shard_map<'a>(
         .entry(stream_name.to_string())
         .or_default()
         .downgrade()
+}
+
+/// The record map of one shard, cloned out of the stream's map.
+///
+/// The `DashMap` guard lives only for this call: a reader that held it across the `.await` on
+/// the shard's lock blocked every writer's [`ensure_shard_map`] on a worker thread, and with
+/// every worker so blocked, nothing could finish the reader.
+fn shard_records_arc(
+    stream_records: &DashMap<String, ShardRecords>,
+    stream_name: &str,
+    shard_hex: &str,
+) -> Option<Arc<RwLock<BTreeMap<String, Vec<u8>>>>> {
+    let shard_map = stream_records.get(stream_name)?;
+    let records_arc = shard_map.get(shard_hex)?.value().clone();
+    Some(records_arc)
+}
+
+fn lock_in_flight(
+    set: &std::sync::Mutex<std::collections::BTreeSet<(i64, u64)>>,
+) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<(i64, u64)>> {
+    set.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Store {
@@ -660,6 +704,7 @@ impl Store {
                         })
                         .collect(),
                 ),
+                in_flight: Default::default(),
             });
             self.inner.streams.insert(name, entry);
         }
@@ -1230,6 +1275,7 @@ impl Store {
             let entry = Arc::new(StreamEntry {
                 stream: RwLock::new(stream),
                 shard_seq: RwLock::new(shard_seq),
+                in_flight: Default::default(),
             });
             self.inner.streams.insert(name.to_string(), entry);
         }
@@ -1697,13 +1743,14 @@ impl Store {
     /// [`get_records_range_limited`](Self::get_records_range_limited) or
     /// [`find_first_record_at_timestamp`](Self::find_first_record_at_timestamp).
     pub async fn get_record_store(&self, stream_name: &str) -> BTreeMap<String, StoredRecord> {
-        let shard_map = match self.inner.stream_records.get(stream_name) {
-            Some(m) => m,
+        // Clone the shards' maps out first: no DashMap guard is held across an await.
+        let shard_arcs: Vec<_> = match self.inner.stream_records.get(stream_name) {
+            Some(shard_map) => shard_map.iter().map(|e| e.value().clone()).collect(),
             None => return BTreeMap::new(),
         };
         let mut all_records = BTreeMap::new();
-        for shard_entry in shard_map.iter() {
-            let records = shard_entry.value().read().await;
+        for records_arc in shard_arcs {
+            let records = records_arc.read().await;
             for (k, v) in records.iter() {
                 let record: StoredRecord = postcard::from_bytes(v).unwrap();
                 all_records.insert(k.clone(), record);
@@ -2023,14 +2070,11 @@ impl Store {
         range_start: &str,
         range_end: &str,
     ) -> Vec<(String, StoredRecord)> {
-        let shard_map = match self.inner.stream_records.get(stream_name) {
-            Some(m) => m,
-            None => return Vec::new(),
-        };
         let shard_hex = shard_hex_from_key(range_start);
-        let records_arc = match shard_map.get(shard_hex) {
-            Some(r) => r.value().clone(),
-            None => return Vec::new(),
+        let Some(records_arc) =
+            shard_records_arc(&self.inner.stream_records, stream_name, shard_hex)
+        else {
+            return Vec::new();
         };
         let records = records_arc.read().await;
         records
@@ -2050,18 +2094,20 @@ impl Store {
         range_end: &str,
         limit: usize,
     ) -> Vec<(String, StoredRecord)> {
-        let shard_map = match self.inner.stream_records.get(stream_name) {
-            Some(m) => m,
-            None => return Vec::new(),
-        };
         let shard_hex = shard_hex_from_key(range_start);
-        let records_arc = match shard_map.get(shard_hex) {
-            Some(r) => r.value().clone(),
-            None => return Vec::new(),
+        // Taken before the records are read: everything below it is stored by then.
+        let range_end = match self.stored_frontier(stream_name, range_start).await {
+            Some(frontier) if frontier.as_str() < range_end => frontier,
+            _ => range_end.to_string(),
+        };
+        let Some(records_arc) =
+            shard_records_arc(&self.inner.stream_records, stream_name, shard_hex)
+        else {
+            return Vec::new();
         };
         let records = records_arc.read().await;
         records
-            .range(range_start.to_string()..range_end.to_string())
+            .range(range_start.to_string()..range_end)
             .take(limit)
             .map(|(k, v)| {
                 let record: StoredRecord = postcard::from_bytes(v).unwrap();
@@ -2078,9 +2124,8 @@ impl Store {
         range_end: &str,
         timestamp: f64,
     ) -> Option<(String, StoredRecord)> {
-        let shard_map = self.inner.stream_records.get(stream_name)?;
         let shard_hex = shard_hex_from_key(range_start);
-        let records_arc = shard_map.get(shard_hex)?.value().clone();
+        let records_arc = shard_records_arc(&self.inner.stream_records, stream_name, shard_hex)?;
         let records = records_arc.read().await;
         for (k, v) in records.range(range_start.to_string()..range_end.to_string()) {
             let record: StoredRecord = postcard::from_bytes(v).unwrap();
@@ -2486,10 +2531,16 @@ impl Store {
         // Lock-free sequence generation via per-shard AtomicU64.
         let shard_seq = entry.shard_seq.read().await;
         let now = current_time_ms().max(shard_create_time);
-        let current_seq_ix = shard_seq
-            .get(shard_ix as usize)
-            .map(|s| s.counter.fetch_add(1, Ordering::Relaxed))
-            .unwrap_or(0);
+        let current_seq_ix;
+        {
+            // Allocate and mark in flight at once, so readers see allocation order.
+            let mut in_flight = lock_in_flight(&entry.in_flight);
+            current_seq_ix = shard_seq
+                .get(shard_ix as usize)
+                .map(|s| s.counter.fetch_add(1, Ordering::Relaxed))
+                .unwrap_or(0);
+            in_flight.insert((shard_ix, current_seq_ix));
+        }
         drop(shard_seq);
 
         let seq_num = sequence::stringify_sequence(&sequence::SeqObj {
@@ -2508,6 +2559,11 @@ impl Store {
             seq_num,
             stream_key,
             now,
+            _in_flight: InFlight {
+                set: Arc::clone(&entry.in_flight),
+                shard_ix,
+                seq_ix: current_seq_ix,
+            },
         })
     }
 
@@ -2544,10 +2600,16 @@ impl Store {
         for hash_key in hash_keys {
             let (shard_ix, shard_id, shard_create_time) = route_hash_to_shard(&stream, hash_key);
             let now = current_time_ms().max(shard_create_time);
-            let current_seq_ix = shard_seq
-                .get(shard_ix as usize)
-                .map(|s| s.counter.fetch_add(1, Ordering::Relaxed))
-                .unwrap_or(0);
+            let current_seq_ix;
+            {
+                // Allocate and mark in flight at once, so readers see allocation order.
+                let mut in_flight = lock_in_flight(&entry.in_flight);
+                current_seq_ix = shard_seq
+                    .get(shard_ix as usize)
+                    .map(|s| s.counter.fetch_add(1, Ordering::Relaxed))
+                    .unwrap_or(0);
+                in_flight.insert((shard_ix, current_seq_ix));
+            }
 
             let seq_num = sequence::stringify_sequence(&sequence::SeqObj {
                 shard_create_time,
@@ -2565,6 +2627,11 @@ impl Store {
                 seq_num,
                 stream_key,
                 now,
+                _in_flight: InFlight {
+                    set: Arc::clone(&entry.in_flight),
+                    shard_ix,
+                    seq_ix: current_seq_ix,
+                },
             });
         }
 
@@ -3104,6 +3171,61 @@ impl Store {
             }
         }
         0
+    }
+
+    /// The record key below which every allocated record of the shard of `range_start` (a key
+    /// `"{shard_hex}/{seq_num}"`) is stored: the first one still in flight, or else the next one
+    /// to be allocated. `None` if the position cannot be read.
+    async fn stored_frontier(&self, name: &str, range_start: &str) -> Option<String> {
+        let position = sequence::parse_sequence(range_start.split('/').nth(1)?).ok()?;
+        if position.version != 2 {
+            return None;
+        }
+        let entry = self.inner.streams.get(name).map(|e| e.value().clone())?;
+        let shard_seq = entry.shard_seq.read().await;
+        let frontier_ix = {
+            let in_flight = lock_in_flight(&entry.in_flight);
+            let next = shard_seq
+                .get(usize::try_from(position.shard_ix).ok()?)?
+                .counter
+                .load(Ordering::Relaxed);
+            in_flight
+                .range((position.shard_ix, 0)..=(position.shard_ix, u64::MAX))
+                .next()
+                .map_or(next, |&(_, seq_ix)| seq_ix.min(next))
+        };
+        // The smallest key with that seq_ix: its arrival time is the lowest part of the key.
+        let frontier = sequence::stringify_sequence(&sequence::SeqObj {
+            shard_create_time: position.shard_create_time,
+            seq_ix: Some(frontier_ix),
+            byte1: None,
+            seq_time: Some(0),
+            seq_rand: None,
+            shard_ix: position.shard_ix,
+            version: 2,
+        });
+        Some(format!("{}/{frontier}", shard_hex_from_key(range_start)))
+    }
+
+    /// The sequence number an iterator at LATEST starts from: the shard's current write
+    /// frontier, so that it reads only records put from now on.
+    pub async fn latest_sequence(
+        &self,
+        name: &str,
+        shard_ix: i64,
+        shard_start: &crate::sequence::SeqObj,
+        now: u64,
+    ) -> String {
+        let seq_ix = self.current_shard_seq(name, shard_ix).await;
+        crate::sequence::stringify_sequence(&crate::sequence::SeqObj {
+            shard_create_time: shard_start.shard_create_time,
+            seq_ix: Some(seq_ix),
+            seq_time: Some(now),
+            shard_ix: shard_start.shard_ix,
+            byte1: None,
+            seq_rand: None,
+            version: 2,
+        })
     }
 
     /// Reserves shard write throughput for a pending record.

@@ -559,18 +559,26 @@ pub fn subscribe_to_shard() -> Vec<(&'static str, FieldDef)> {
         (
             "StartingPosition",
             FieldDef::new(FieldType::Structure {
-                children: vec![(
-                    "Type".to_string(),
-                    FieldDef::new(FieldType::String)
-                        .not_null()
-                        .enum_values(vec![
-                            "AFTER_SEQUENCE_NUMBER",
-                            "LATEST",
-                            "AT_TIMESTAMP",
-                            "AT_SEQUENCE_NUMBER",
-                            "TRIM_HORIZON",
-                        ]),
-                )],
+                children: vec![
+                    (
+                        "Type".to_string(),
+                        FieldDef::new(FieldType::String)
+                            .not_null()
+                            .enum_values(vec![
+                                "AFTER_SEQUENCE_NUMBER",
+                                "LATEST",
+                                "AT_TIMESTAMP",
+                                "AT_SEQUENCE_NUMBER",
+                                "TRIM_HORIZON",
+                            ]),
+                    ),
+                    // Kept by the type check so that the action sees where to start.
+                    (
+                        "SequenceNumber".to_string(),
+                        FieldDef::new(FieldType::String).regex("0|([1-9]\\d{0,128})"),
+                    ),
+                    ("Timestamp".to_string(), FieldDef::new(FieldType::Timestamp)),
+                ],
             })
             .not_null(),
         ),

@@ -140,17 +140,9 @@ pub async fn execute(store: &Store, data: Value) -> Result<Option<Value>, Kinesi
                 iterator_seq = shard_seq.clone();
             }
             ShardIteratorType::Latest => {
-                // Read the per-shard atomic counter for the current write frontier.
-                let seq_ix = store.current_shard_seq(stream_name, shard_ix).await;
-                iterator_seq = sequence::stringify_sequence(&sequence::SeqObj {
-                    shard_create_time: shard_seq_obj.shard_create_time,
-                    seq_ix: Some(seq_ix),
-                    seq_time: Some(now),
-                    shard_ix: shard_seq_obj.shard_ix,
-                    byte1: None,
-                    seq_rand: None,
-                    version: 2,
-                });
+                iterator_seq = store
+                    .latest_sequence(stream_name, shard_ix, &shard_seq_obj, now)
+                    .await;
             }
             ShardIteratorType::AtTimestamp => {
                 if timestamp.is_none() {
@@ -183,7 +175,16 @@ pub async fn execute(store: &Store, data: Value) -> Result<Option<Value>, Kinesi
                     .await
                     .and_then(|(key, _)| key.split('/').nth(1).map(|s| s.to_string()));
 
-                let seq = found_seq.unwrap_or_else(|| shard_seq.clone());
+                // No record at or after the timestamp: start where LATEST would, not at the
+                // shard's oldest record.
+                let seq = match found_seq {
+                    Some(seq) => seq,
+                    None => {
+                        store
+                            .latest_sequence(stream_name, shard_ix, &shard_seq_obj, now)
+                            .await
+                    }
+                };
                 let result =
                     shard_iterator::create_shard_iterator(stream_name, &shard_id, &seq, now);
                 tracing::trace!(stream = %stream_name, shard = %shard_id, iterator_type = %iterator_type_raw, "shard iterator created");

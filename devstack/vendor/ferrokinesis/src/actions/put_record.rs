@@ -63,7 +63,8 @@ pub async fn execute(store: &Store, data: Value) -> Result<Option<Value>, Kinesi
     let record = StoredRecordRef {
         partition_key,
         data: record_data,
-        approximate_arrival_timestamp: (alloc.now / 1000) as f64,
+        // Milliseconds, as AWS keeps them: AT_TIMESTAMP compares against this.
+        approximate_arrival_timestamp: alloc.now as f64 / 1000.0,
     };
 
     let decoded_len = {

@@ -126,17 +126,9 @@ pub async fn execute_streaming(
     let start_seq = match iterator_type {
         ShardIteratorType::TrimHorizon => shard_seq.clone(),
         ShardIteratorType::Latest => {
-            // Read the per-shard atomic counter for the current write frontier.
-            let seq_ix = store.current_shard_seq(&stream_name, shard_ix).await;
-            sequence::stringify_sequence(&sequence::SeqObj {
-                shard_create_time: shard_seq_obj.shard_create_time,
-                seq_ix: Some(seq_ix),
-                seq_time: Some(now),
-                shard_ix: shard_seq_obj.shard_ix,
-                byte1: None,
-                seq_rand: None,
-                version: 2,
-            })
+            store
+                .latest_sequence(&stream_name, shard_ix, &shard_seq_obj, now)
+                .await
         }
         ShardIteratorType::AtSequenceNumber => starting_position
             .get("SequenceNumber")
@@ -168,7 +160,16 @@ pub async fn execute_streaming(
                 .find_first_record_at_timestamp(&stream_name, &range_start, &range_end, ts)
                 .await
                 .and_then(|(key, _)| key.split('/').nth(1).map(|s| s.to_string()));
-            found_seq.unwrap_or_else(|| shard_seq.clone())
+            // No record at or after the timestamp: start where LATEST would, not at the
+            // shard's oldest record.
+            match found_seq {
+                Some(seq) => seq,
+                None => {
+                    store
+                        .latest_sequence(&stream_name, shard_ix, &shard_seq_obj, now)
+                        .await
+                }
+            }
         }
     };
 
@@ -242,8 +243,11 @@ pub async fn execute_streaming(
             let mut child_shards: Vec<Value> = Vec::new();
             let shard = &stream_data.shards[shard_ix as usize];
             let shard_closed = shard.sequence_number_range.ending_sequence_number.is_some();
+            // As on AWS, the end of a closed shard is one last event, after its last record,
+            // that names the children and has no continuation sequence number.
+            let shard_ended = shard_closed && records.is_empty();
 
-            if shard_closed {
+            if shard_ended {
                 // Find child shards that reference this shard as parent
                 for s in &stream_data.shards {
                     let is_child = s.parent_shard_id.as_deref() == Some(&shard_id)
@@ -265,12 +269,14 @@ pub async fn execute_streaming(
 
             let millis_behind = 0u64; // Mock: always caught up
 
-            let event = json!({
+            let mut event = json!({
                 "Records": records,
-                "ContinuationSequenceNumber": continuation_seq,
                 "MillisBehindLatest": millis_behind,
                 "ChildShards": child_shards,
             });
+            if !shard_ended {
+                event["ContinuationSequenceNumber"] = json!(continuation_seq);
+            }
 
             let (payload, event_content_type) = if is_cbor {
                 let mut buf = Vec::new();
@@ -285,7 +291,7 @@ pub async fn execute_streaming(
             current_seq = continuation_seq;
 
             // If shard is closed and we've consumed everything, stop
-            if shard_closed && records.is_empty() {
+            if shard_ended {
                 break;
             }
 
