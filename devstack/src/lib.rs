@@ -91,6 +91,15 @@ impl KinesisEngine {
     }
 }
 
+impl std::fmt::Display for KinesisEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ferrokinesis => "ferrokinesis",
+            Self::KinesisMock => "kinesis-mock",
+        })
+    }
+}
+
 impl Default for StackOptions {
     fn default() -> Self {
         Self {

@@ -244,3 +244,55 @@ async fn a_materialiser_killed_mid_burst_resumes_from_its_checkpoint_and_loses_n
     let unique: HashSet<Uuid> = ids(&orders).into_iter().collect();
     assert_eq!(unique.len(), orders.len());
 }
+
+/// The host across a reshard: the stream grows from 4 to 8 shards mid-burst. Every order is
+/// materialised once, and each parent is read to its end (its checkpoint says so) before its
+/// children, which the host only starts after that.
+#[tokio::test]
+async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
+    let pipeline = TestPipeline::start().await;
+    let _materialiser = pipeline.start_materialiser();
+    let kinesis = pipeline.stack.kinesis();
+    let stream = &pipeline.stack.names.stream;
+    let parents: Vec<String> = kinesis
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("ListShards")
+        .shards()
+        .iter()
+        .map(|s| s.shard_id().to_owned())
+        .collect();
+
+    let before = burst(&pipeline, 21, 300, 60).await;
+    kinesis
+        .update_shard_count()
+        .stream_name(stream)
+        .target_shard_count(8)
+        .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+        .send()
+        .await
+        .expect("UpdateShardCount");
+    devstack::wait_until_active(&kinesis, stream)
+        .await
+        .expect("stream active after resharding");
+    let after = burst(&pipeline, 22, 300, 60).await;
+
+    let orders: Vec<Uuid> = ids(&before).into_iter().chain(ids(&after)).collect();
+    let missing = pipeline
+        .wait_materialised(&orders, Duration::from_secs(60))
+        .await;
+    assert!(missing.is_empty(), "{} orders lost across the reshard", missing.len());
+    assert_eq!(pipeline.order_count().await, orders.len());
+
+    let checkpoints = CheckpointStore::new(
+        pipeline.stack.dynamodb(),
+        &pipeline.stack.names.checkpoints_table,
+        ingest::config::consumers::MATERIALISER,
+    );
+    for parent in &parents {
+        let checkpoint = checkpoints.load(parent).await.expect("checkpoint");
+        assert!(checkpoint.shard_ended, "{parent} read to its end: {checkpoint:?}");
+    }
+}

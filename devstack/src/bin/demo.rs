@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use devstack::sample::{self, BadInput};
-use devstack::{LocalStack, StackOptions, free_port, inspect, workspace_binary};
+use devstack::{KinesisEngine, LocalStack, StackOptions, free_port, inspect, workspace_binary};
 use futures::StreamExt;
 use ingest::auth::TokenIssuer;
+use ingest::gateway::RETRY_AFTER_SECONDS;
 use ingest::order::{Channel, OrderRequest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,11 +29,12 @@ use uuid::Uuid;
 #[derive(Parser)]
 #[command(about = "Send a sale-event burst through the local pipeline and summarise what happened")]
 struct Args {
-    /// Orders to send, single and batched, bad ones included.
-    #[arg(long, default_value_t = 2400)]
+    /// Orders to send, single and batched, bad ones included. The default is more than the
+    /// stream's 4 shards take in a second, so that the shard limits throttle some.
+    #[arg(long, default_value_t = 10_000)]
     orders: usize,
     /// Distinct customers placing them.
-    #[arg(long, default_value_t = 240)]
+    #[arg(long, default_value_t = 1_000)]
     customers: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
@@ -44,6 +46,10 @@ struct Args {
     drain_timeout: u64,
     #[arg(long, default_value = "out")]
     out_dir: PathBuf,
+    /// Let each shard take writes as fast as the engine can, instead of AWS's 1,000 records/s
+    /// or 1 MB/s (ferrokinesis; kinesis-mock, chosen with DEVSTACK_KINESIS_ENGINE, has none).
+    #[arg(long)]
+    no_shard_limits: bool,
 }
 
 /// One request of the burst.
@@ -71,7 +77,12 @@ struct Tally {
     /// Bad input that was not answered with its expected status: must stay 0.
     unexpected: Vec<String>,
     retries_after_throttling: usize,
+    /// Batch entries the stream refused (a `PutRecords` partial failure) and the demo resent.
+    batch_entries_resent: usize,
 }
+
+/// Attempts for a wholesale batch whose entries the stream keeps refusing.
+const BATCH_ATTEMPTS: u32 = 10;
 
 #[derive(Serialize)]
 struct Summary {
@@ -83,9 +94,12 @@ struct Summary {
     rejected_by_reason: BTreeMap<String, usize>,
     unexpected_answers: usize,
     retries_after_throttling: usize,
+    batch_entries_resent: usize,
     materialised: usize,
     missing: usize,
     customers: usize,
+    kinesis_engine: String,
+    shard_limits: bool,
     send_seconds: f64,
     drain_seconds: f64,
     total_seconds: f64,
@@ -112,8 +126,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let logs = args.out_dir.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
-    println!("Starting the local stack (Kinesis with 4 shards, DynamoDB)...");
-    let stack = LocalStack::start(StackOptions::default()).await?;
+    let engine = KinesisEngine::from_env();
+    // AWS's write limits per shard, so that throttling (429) and PutRecords partial failures
+    // happen here as they would in a sale; kinesis-mock has none.
+    let shard_limits = engine == KinesisEngine::Ferrokinesis && !args.no_shard_limits;
+    println!(
+        "Starting the local stack (Kinesis on {engine} with {} shards{}, DynamoDB)...",
+        devstack::DEFAULT_SHARDS,
+        if shard_limits {
+            " limited to 1,000 records/s or 1 MB/s each"
+        } else {
+            ", no write limits"
+        }
+    );
+    let stack = LocalStack::start(StackOptions {
+        kinesis_engine: engine,
+        shard_limits,
+        ..Default::default()
+    })
+    .await?;
     let secret_file = stack.write_state(&args.out_dir.join("devstack"))?;
     let gateway_port = free_port()?;
     let gateway_url = format!("http://127.0.0.1:{gateway_port}");
@@ -157,6 +188,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         tally.unexpected.extend(answer.unexpected);
         tally.retries_after_throttling += answer.retries_after_throttling;
+        tally.batch_entries_resent += answer.batch_entries_resent;
     }
     let unique: Vec<Uuid> = tally
         .accepted
@@ -194,9 +226,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         rejected_by_reason: tally.rejected,
         unexpected_answers: tally.unexpected.len(),
         retries_after_throttling: tally.retries_after_throttling,
+        batch_entries_resent: tally.batch_entries_resent,
         materialised,
         missing: missing.len(),
         customers: args.customers,
+        kinesis_engine: engine.to_string(),
+        shard_limits,
         send_seconds,
         drain_seconds,
         total_seconds,
@@ -320,34 +355,57 @@ async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot:
                     .push(format!("{kind:?} answered {status}: {answer}"));
             }
         }
-        Shot::Batch { customer, orders } => {
-            let body = serde_json::to_vec(
-                &json!({ "orders": orders.iter().map(sample::to_json).collect::<Vec<_>>() }),
-            )
-            .unwrap_or_default();
-            let (status, answer) = post(
-                http,
-                &format!("{gateway}/orders:batch"),
-                Some(&tokens.token(&customer, 600)),
-                "application/json",
-                body,
-                &mut tally,
-            )
-            .await;
-            let results = answer["results"].as_array().cloned().unwrap_or_default();
-            if status != 200 || results.len() != orders.len() {
-                tally
-                    .unexpected
-                    .push(format!("batch answered {status}: {answer}"));
-            }
-            for (order, result) in orders.iter().zip(results) {
-                if result["status"] == 202 {
-                    tally.accepted.push(order.order_id);
-                } else {
+        Shot::Batch {
+            customer,
+            mut orders,
+        } => {
+            // Entries the stream refused (429 or 503 inside the 200) are sent again, as a
+            // well-behaved client does, in a smaller batch after Retry-After.
+            for attempt in 0..BATCH_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_secs(RETRY_AFTER_SECONDS.into())).await;
+                }
+                let body = serde_json::to_vec(
+                    &json!({ "orders": orders.iter().map(sample::to_json).collect::<Vec<_>>() }),
+                )
+                .unwrap_or_default();
+                let (status, answer) = post(
+                    http,
+                    &format!("{gateway}/orders:batch"),
+                    Some(&tokens.token(&customer, 600)),
+                    "application/json",
+                    body,
+                    &mut tally,
+                )
+                .await;
+                let results = answer["results"].as_array().cloned().unwrap_or_default();
+                if status != 200 || results.len() != orders.len() {
                     tally
                         .unexpected
-                        .push(format!("batch entry answered {result}"));
+                        .push(format!("batch answered {status}: {answer}"));
+                    break;
                 }
+                let mut refused = Vec::new();
+                for (order, result) in orders.into_iter().zip(results) {
+                    match result["status"].as_u64() {
+                        Some(202) => tally.accepted.push(order.order_id),
+                        Some(429 | 503) => refused.push(order),
+                        _ => tally
+                            .unexpected
+                            .push(format!("batch entry answered {result}")),
+                    }
+                }
+                tally.batch_entries_resent += refused.len();
+                orders = refused;
+                if orders.is_empty() {
+                    break;
+                }
+            }
+            if !orders.is_empty() {
+                tally.unexpected.push(format!(
+                    "{} batch entries still refused after {BATCH_ATTEMPTS} attempts",
+                    orders.len()
+                ));
             }
         }
     }
@@ -459,6 +517,11 @@ fn print_summary(s: &Summary) {
     println!();
     println!("Sale-event burst through the local pipeline");
     println!(
+        "  Kinesis engine      {}, shard limits {}",
+        s.kinesis_engine,
+        if s.shard_limits { "on" } else { "off" }
+    );
+    println!(
         "  sent                {:>8}  orders from {} customers",
         s.sent, s.customers
     );
@@ -470,7 +533,14 @@ fn print_summary(s: &Summary) {
     for (reason, n) in &s.rejected_by_reason {
         println!("    {reason:<36} {n:>6}");
     }
-    println!("  throttled, retried  {:>8}", s.retries_after_throttling);
+    println!(
+        "  throttled, retried  {:>8}  (429 answers, sent again after Retry-After)",
+        s.retries_after_throttling
+    );
+    println!(
+        "  batch entries resent{:>8}  (refused by a full shard inside a 200 batch answer)",
+        s.batch_entries_resent
+    );
     println!(
         "  materialised        {:>8}  orders in DynamoDB",
         s.materialised

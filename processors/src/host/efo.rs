@@ -307,11 +307,10 @@ async fn run_shard<H: RecordHandler>(
                 }
             }
             backoff.reset();
-            // The end of a closed shard: AWS sends its children and no continuation. (Of the
-            // local engines, ferrokinesis sends children with a continuation; see
-            // docs/local-stack.md.) Children start once this is recorded.
+            // The end of a closed shard: AWS sends its children and no continuation. Children
+            // start once this is recorded.
             let continuation = event.continuation_sequence_number();
-            if continuation.is_empty() || !event.child_shards().is_empty() {
+            if continuation.is_empty() {
                 tracing::info!(
                     shard_id,
                     children = event.child_shards().len(),

@@ -2100,6 +2100,9 @@ impl Store {
             Some(frontier) if frontier.as_str() < range_end => frontier,
             _ => range_end.to_string(),
         };
+        if range_end.as_str() <= range_start {
+            return Vec::new();
+        }
         let Some(records_arc) =
             shard_records_arc(&self.inner.stream_records, stream_name, shard_hex)
         else {
