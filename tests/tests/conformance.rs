@@ -52,6 +52,7 @@ on_both_kinesis_engines!(
     subscribe_to_shard_at_timestamp_reads_from_that_time_on,
     concurrent_puts_while_subscribed_all_complete,
     list_shards_gives_each_child_its_parent,
+    subscribe_to_shard_reports_millis_behind_latest_until_caught_up,
 );
 
 /// The local stack on `engine`, with shard limits as asked (ferrokinesis only).
@@ -406,6 +407,56 @@ async fn concurrent_puts_while_subscribed_all_complete(engine: KinesisEngine) {
     got.sort();
     got.dedup();
     assert_eq!(got.len(), RECORDS, "no record twice, none passed over");
+}
+
+/// `MillisBehindLatest` is how far the last record of an event is behind the tip of the shard:
+/// more than zero while a backlog is being read (consumers alarm on it), zero once caught up.
+async fn subscribe_to_shard_reports_millis_behind_latest_until_caught_up(engine: KinesisEngine) {
+    // More than one event's worth (10,000 records on AWS and both engines).
+    const RECORDS: usize = 10_500;
+    let stack = stack_on(engine, false).await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "backlog", 1).await;
+    for chunk in (0..RECORDS).collect::<Vec<_>>().chunks(500) {
+        let entries = chunk
+            .iter()
+            .map(|i| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key("k")
+                    .data(Blob::new(i.to_string().into_bytes()))
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        let output = kinesis
+            .put_records()
+            .stream_name("backlog")
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("PutRecords");
+        assert_eq!(output.failed_record_count(), Some(0));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = subscribe(
+        &kinesis,
+        &consumer,
+        SHARD,
+        position(ShardIteratorType::TrimHorizon, None),
+        |e| data(e).len() >= RECORDS,
+    )
+    .await;
+    assert_eq!(data(&events).len(), RECORDS);
+    let behind: Vec<i64> = events
+        .iter()
+        .filter(|e| !e.records().is_empty())
+        .map(|e| e.millis_behind_latest())
+        .collect();
+    assert!(
+        behind.first().is_some_and(|&ms| ms >= 300),
+        "behind while the backlog is read: {behind:?}"
+    );
+    assert_eq!(behind.last(), Some(&0), "caught up at the end: {behind:?}");
 }
 
 /// Splits the only shard of `stream` in two and waits until the stream is ACTIVE again.

@@ -267,7 +267,14 @@ pub async fn execute_streaming(
                 }
             }
 
-            let millis_behind = 0u64; // Mock: always caught up
+            // How far the last record sent is behind the tip of the shard: zero once this
+            // event reaches it, as on AWS, where consumers alarm on it.
+            let millis_behind = match records.last() {
+                Some(last) if range_records.len() >= event_record_limit => {
+                    now.saturating_sub((last.approximate_arrival_timestamp.0 * 1000.0) as u64)
+                }
+                _ => 0,
+            };
 
             let mut event = json!({
                 "Records": records,
