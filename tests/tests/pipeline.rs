@@ -283,7 +283,11 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
     let missing = pipeline
         .wait_materialised(&orders, Duration::from_secs(60))
         .await;
-    assert!(missing.is_empty(), "{} orders lost across the reshard", missing.len());
+    assert!(
+        missing.is_empty(),
+        "{} orders lost across the reshard",
+        missing.len()
+    );
     assert_eq!(pipeline.order_count().await, orders.len());
 
     let checkpoints = CheckpointStore::new(
@@ -293,6 +297,9 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
     );
     for parent in &parents {
         let checkpoint = checkpoints.load(parent).await.expect("checkpoint");
-        assert!(checkpoint.shard_ended, "{parent} read to its end: {checkpoint:?}");
+        assert!(
+            checkpoint.shard_ended,
+            "{parent} read to its end: {checkpoint:?}"
+        );
     }
 }
