@@ -1,13 +1,28 @@
-//! The batch lifter: one record handler, applied in order over a batch.
+//! The batch lifter: one record handler, applied over a batch with per-customer concurrency.
 //!
-//! Kinesis keeps order per partition key, so a batch is processed in sequence and stops at the
-//! first transient failure: that record and every record after it are reported for retry, and
-//! no record after a failure is processed twice. A poison record (one that can never succeed)
-//! does not stop the batch.
+//! Kinesis keeps order per partition key (the customer), and that is the only order the
+//! handlers need. So a batch is split by partition key: each key's records run in sequence,
+//! different keys run concurrently (at most [`BatchConfig::max_concurrent_keys`] at once), and a
+//! transient failure stops only its own key. A poison record (one that can never succeed) is set
+//! aside and does not stop its key.
+//!
+//! Both hosts resume a shard at one position, so the outcome is reduced to one: the lowest
+//! sequence number that did not succeed ([`BatchOutcome::retry_from`]). Everything before it is
+//! done and may be checkpointed ([`BatchOutcome::last_done`]); it and everything after it are
+//! delivered again, including records of other keys that succeeded, which the idempotent
+//! handlers make harmless. See docs/consumers.md, "Batch semantics".
 
+use std::collections::HashMap;
 use std::future::Future;
 
+use futures::StreamExt;
+
 use crate::record::StreamRecord;
+
+/// Partition keys handled at once when nothing else is configured.
+pub const DEFAULT_MAX_CONCURRENT_KEYS: usize = 128;
+/// The environment variable that sets [`BatchConfig::max_concurrent_keys`].
+pub const MAX_CONCURRENT_KEYS_ENV: &str = "CONSUMER_MAX_CONCURRENT_KEYS";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -25,6 +40,46 @@ pub trait RecordHandler: Send + Sync {
     -> impl Future<Output = Result<(), RecordError>> + Send;
 }
 
+/// How a batch is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Partition keys whose records run at the same time; 1 runs the batch in sequence.
+    pub max_concurrent_keys: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_keys: DEFAULT_MAX_CONCURRENT_KEYS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{MAX_CONCURRENT_KEYS_ENV}={value}: expected a whole number from 1 to 10000")]
+pub struct BatchConfigError {
+    value: String,
+}
+
+impl BatchConfig {
+    /// The configuration from [`MAX_CONCURRENT_KEYS_ENV`], or the default when it is not set.
+    pub fn from_env() -> Result<Self, BatchConfigError> {
+        Self::parse(std::env::var(MAX_CONCURRENT_KEYS_ENV).ok())
+    }
+
+    fn parse(value: Option<String>) -> Result<Self, BatchConfigError> {
+        let Some(value) = value else {
+            return Ok(Self::default());
+        };
+        match value.trim().parse::<usize>() {
+            Ok(n @ 1..=10_000) => Ok(Self {
+                max_concurrent_keys: n,
+            }),
+            _ => Err(BatchConfigError { value }),
+        }
+    }
+}
+
 /// A record that can never succeed, with where it is and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoisonRecord {
@@ -33,7 +88,8 @@ pub struct PoisonRecord {
     pub reason: String,
 }
 
-/// The first record that failed transiently; it and everything after it are unprocessed.
+/// The first record, in sequence order, that failed transiently; it and everything after it
+/// are delivered again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryFrom {
     pub sequence_number: String,
@@ -42,38 +98,116 @@ pub struct RetryFrom {
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
-    /// Records handled (a duplicate that changed nothing counts as handled).
+    /// Records handled (a duplicate that changed nothing counts as handled), in every key,
+    /// including those after [`Self::retry_from`] that will be delivered again.
     pub handled: usize,
-    /// The sequence number of the last record handled or set aside, to checkpoint after.
+    /// The last record of the batch's done prefix (handled or set aside), to checkpoint after.
     pub last_done: Option<String>,
+    /// Poison records set aside, in sequence order.
     pub poison: Vec<PoisonRecord>,
     pub retry_from: Option<RetryFrom>,
 }
 
+/// What became of one record.
+enum Status {
+    Handled,
+    Poison(String),
+    /// Failed transiently: the first failure of its key.
+    Failed(String),
+    /// Not run, because an earlier record of its key failed.
+    Skipped,
+}
+
+/// Runs `handler` over `records` (one shard's, in sequence order): in sequence within each
+/// partition key, concurrently across keys.
 pub async fn process_batch<H: RecordHandler>(
     handler: &H,
     records: &[StreamRecord],
+    config: BatchConfig,
 ) -> BatchOutcome {
+    // Indices of each key's records, in sequence order; keys in order of first appearance.
+    let mut keys: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let group = *keys
+            .entry(record.partition_key.as_str())
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[group].push(index);
+    }
+
+    let mut statuses: Vec<Status> = records.iter().map(|_| Status::Skipped).collect();
+    let mut runs = futures::stream::iter(groups)
+        .map(|group| run_key(handler, records, group))
+        .buffer_unordered(config.max_concurrent_keys.max(1));
+    while let Some(results) = runs.next().await {
+        for (index, status) in results {
+            statuses[index] = status;
+        }
+    }
+
     let mut outcome = BatchOutcome::default();
-    for record in records {
-        match handler.handle(record).await {
-            Ok(()) => outcome.handled += 1,
-            Err(RecordError::Poison(reason)) => outcome.poison.push(PoisonRecord {
+    for (record, status) in records.iter().zip(&statuses) {
+        match status {
+            Status::Handled => outcome.handled += 1,
+            Status::Poison(reason) => outcome.poison.push(PoisonRecord {
                 shard_id: record.shard_id.clone(),
                 sequence_number: record.sequence_number.clone(),
-                reason,
+                reason: reason.clone(),
             }),
-            Err(RecordError::Transient(error)) => {
+            Status::Failed(reason) if outcome.retry_from.is_none() => {
                 outcome.retry_from = Some(RetryFrom {
                     sequence_number: record.sequence_number.clone(),
-                    reason: error.to_string(),
+                    reason: reason.clone(),
                 });
-                break;
             }
+            Status::Failed(_) | Status::Skipped => {}
         }
-        outcome.last_done = Some(record.sequence_number.clone());
+        if outcome.retry_from.is_none() {
+            outcome.last_done = Some(record.sequence_number.clone());
+        }
     }
     outcome
+}
+
+/// One key's records in sequence, stopping at its first transient failure.
+async fn run_key<H: RecordHandler>(
+    handler: &H,
+    records: &[StreamRecord],
+    group: Vec<usize>,
+) -> Vec<(usize, Status)> {
+    let mut results = Vec::with_capacity(group.len());
+    for index in group {
+        let status = match handler.handle(&records[index]).await {
+            Ok(()) => Status::Handled,
+            Err(RecordError::Poison(reason)) => Status::Poison(reason),
+            Err(RecordError::Transient(error)) => Status::Failed(error_chain(error.as_ref())),
+        };
+        let failed = matches!(status, Status::Failed(_));
+        results.push((index, status));
+        if failed {
+            break;
+        }
+    }
+    results
+}
+
+/// An error and every cause under it, "outer: inner: innermost", so that logs show the root
+/// cause and not only "dispatch failure".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = cause.source();
+    }
+    chain
 }
 
 /// Logs what a batch set aside. Poison records stay in the stream for its retention period;
@@ -93,45 +227,95 @@ pub fn report_poison(consumer: &str, outcome: &BatchOutcome) {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     use super::*;
 
-    /// Fails records by their data: "poison" and "transient" fail, anything else succeeds.
+    /// Acts on each record's data: "poison" and "transient" fail, "slow" takes 5 ms, anything
+    /// else succeeds at once. Records what it saw and how many records ran at once.
     #[derive(Default)]
     struct Scripted {
-        seen: Mutex<Vec<String>>,
+        seen: Mutex<Vec<(String, String)>>,
+        running: AtomicUsize,
+        most_at_once: AtomicUsize,
     }
 
     impl RecordHandler for Scripted {
         async fn handle(&self, record: &StreamRecord) -> Result<(), RecordError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
             self.seen
                 .lock()
                 .expect("lock")
-                .push(record.sequence_number.clone());
-            match record.data.as_slice() {
+                .push((record.partition_key.clone(), record.sequence_number.clone()));
+            let result = match record.data.as_slice() {
                 b"poison" => Err(RecordError::Poison("bad".into())),
                 b"transient" => Err(RecordError::Transient("down".into())),
+                b"slow" => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    Ok(())
+                }
                 _ => Ok(()),
-            }
+            };
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            result
         }
     }
 
-    fn records(data: &[&str]) -> Vec<StreamRecord> {
-        data.iter()
+    impl Scripted {
+        fn seen(&self) -> Vec<String> {
+            let seen = self.seen.lock().expect("lock");
+            let mut sequence_numbers: Vec<String> = seen.iter().map(|(_, s)| s.clone()).collect();
+            sequence_numbers.sort();
+            sequence_numbers
+        }
+    }
+
+    /// Records of one shard as (partition key, data), sequence numbers 100, 101, ...
+    fn records(keyed: &[(&str, &str)]) -> Vec<StreamRecord> {
+        keyed
+            .iter()
             .enumerate()
-            .map(|(i, d)| StreamRecord {
+            .map(|(i, (key, data))| StreamRecord {
                 shard_id: "shardId-000000000000".into(),
                 sequence_number: format!("{}", 100 + i),
-                partition_key: "c".into(),
-                data: d.as_bytes().to_vec(),
+                partition_key: (*key).into(),
+                data: data.as_bytes().to_vec(),
             })
             .collect()
     }
 
+    async fn run(handler: &Scripted, keyed: &[(&str, &str)]) -> BatchOutcome {
+        process_batch(handler, &records(keyed), BatchConfig::default()).await
+    }
+
+    fn retry_at(outcome: &BatchOutcome) -> Option<&str> {
+        outcome
+            .retry_from
+            .as_ref()
+            .map(|r| r.sequence_number.as_str())
+    }
+
     #[tokio::test]
-    async fn a_poison_record_is_set_aside_and_the_batch_goes_on() {
+    async fn an_empty_batch_does_nothing() {
         let handler = Scripted::default();
-        let outcome = process_batch(&handler, &records(&["ok", "poison", "ok"])).await;
+        assert_eq!(run(&handler, &[]).await, BatchOutcome::default());
+    }
+
+    #[tokio::test]
+    async fn with_no_failure_every_record_is_done() {
+        let handler = Scripted::default();
+        let outcome = run(&handler, &[("a", "ok"), ("b", "ok"), ("a", "ok")]).await;
+        assert_eq!(outcome.handled, 3);
+        assert_eq!(outcome.last_done.as_deref(), Some("102"));
+        assert_eq!(outcome.retry_from, None);
+    }
+
+    #[tokio::test]
+    async fn a_poison_record_in_the_middle_is_set_aside_and_its_key_goes_on() {
+        let handler = Scripted::default();
+        let outcome = run(&handler, &[("a", "ok"), ("a", "poison"), ("a", "ok")]).await;
         assert_eq!(outcome.handled, 2);
         assert_eq!(outcome.poison.len(), 1);
         assert_eq!(outcome.poison[0].sequence_number, "101");
@@ -140,15 +324,129 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_transient_failure_stops_the_batch_so_nothing_after_it_runs() {
+    async fn the_first_record_failing_stops_its_key_only_and_nothing_is_done() {
         let handler = Scripted::default();
-        let outcome = process_batch(&handler, &records(&["ok", "transient", "ok"])).await;
-        assert_eq!(outcome.handled, 1);
+        let outcome = run(&handler, &[("a", "transient"), ("b", "ok"), ("a", "ok")]).await;
+        assert_eq!(retry_at(&outcome), Some("100"));
         assert_eq!(
-            outcome.retry_from.map(|r| r.sequence_number).as_deref(),
-            Some("101")
+            outcome.last_done, None,
+            "nothing before the failure to checkpoint"
         );
-        assert_eq!(outcome.last_done.as_deref(), Some("100"));
-        assert_eq!(*handler.seen.lock().expect("lock"), ["100", "101"]);
+        assert_eq!(outcome.handled, 1, "the other customer's record ran");
+        assert_eq!(
+            handler.seen(),
+            ["100", "101"],
+            "a's second record never ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_last_record_failing_leaves_everything_before_it_done() {
+        let handler = Scripted::default();
+        let outcome = run(&handler, &[("a", "ok"), ("b", "ok"), ("a", "transient")]).await;
+        assert_eq!(retry_at(&outcome), Some("102"));
+        assert_eq!(outcome.last_done.as_deref(), Some("101"));
+        assert_eq!(outcome.handled, 2);
+    }
+
+    #[tokio::test]
+    async fn failures_in_several_keys_retry_from_the_lowest() {
+        let handler = Scripted::default();
+        let outcome = run(
+            &handler,
+            &[
+                ("a", "ok"),
+                ("b", "ok"),
+                ("c", "transient"),
+                ("a", "transient"),
+                ("b", "ok"),
+                ("c", "ok"),
+                ("a", "ok"),
+            ],
+        )
+        .await;
+        assert_eq!(retry_at(&outcome), Some("102"));
+        assert_eq!(outcome.last_done.as_deref(), Some("101"));
+        // b carried on past both failures; c and a stopped at theirs.
+        assert_eq!(handler.seen(), ["100", "101", "102", "103", "104"]);
+        assert_eq!(outcome.handled, 3);
+    }
+
+    #[tokio::test]
+    async fn when_every_key_fails_nothing_is_done() {
+        let handler = Scripted::default();
+        let outcome = run(
+            &handler,
+            &[("a", "transient"), ("b", "transient"), ("a", "ok")],
+        )
+        .await;
+        assert_eq!(retry_at(&outcome), Some("100"));
+        assert_eq!(outcome.last_done, None);
+        assert_eq!(outcome.handled, 0);
+        assert_eq!(handler.seen(), ["100", "101"]);
+    }
+
+    #[tokio::test]
+    async fn a_keys_records_run_in_sequence_while_keys_run_at_once() {
+        let handler = Scripted::default();
+        let keyed: Vec<(String, &str)> = (0..40).map(|i| (format!("k{}", i % 8), "slow")).collect();
+        let keyed: Vec<(&str, &str)> = keyed.iter().map(|(k, d)| (k.as_str(), *d)).collect();
+        let outcome = run(&handler, &keyed).await;
+        assert_eq!(outcome.handled, 40);
+        assert_eq!(
+            handler.most_at_once.load(Ordering::SeqCst),
+            8,
+            "one record per key at once"
+        );
+        let seen = handler.seen.lock().expect("lock");
+        for key in 0..8 {
+            let key = format!("k{key}");
+            let order: Vec<&String> = seen
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, s)| s)
+                .collect();
+            assert!(order.is_sorted(), "{key} in sequence order: {order:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_more_keys_run_at_once_than_configured() {
+        let handler = Scripted::default();
+        let keyed: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+        let keyed: Vec<(&str, &str)> = keyed.iter().map(|k| (k.as_str(), "slow")).collect();
+        let config = BatchConfig {
+            max_concurrent_keys: 3,
+        };
+        let outcome = process_batch(&handler, &records(&keyed), config).await;
+        assert_eq!(outcome.handled, 10);
+        assert_eq!(handler.most_at_once.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn the_concurrency_comes_from_the_environment_or_the_default() {
+        assert_eq!(
+            BatchConfig::parse(None).expect("default"),
+            BatchConfig::default()
+        );
+        assert_eq!(
+            BatchConfig::parse(Some("16".into()))
+                .expect("16")
+                .max_concurrent_keys,
+            16
+        );
+        for bad in ["0", "-1", "lots", "10001", ""] {
+            let error = BatchConfig::parse(Some(bad.into())).expect_err(bad);
+            assert!(error.to_string().contains(MAX_CONCURRENT_KEYS_ENV));
+        }
+    }
+
+    #[test]
+    fn an_error_chain_names_every_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(error_chain(&error), "dispatch failure: connection refused");
     }
 }

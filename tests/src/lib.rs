@@ -131,6 +131,7 @@ impl TestPipeline {
                 stream: self.stack.names.stream.clone(),
                 consumer: consumers::MATERIALISER.to_owned(),
                 shard_discovery_interval: Duration::from_secs(1),
+                batch: processors::batch::BatchConfig::default(),
             },
             Materialiser::new(DynamoOrderStore::new(
                 dynamodb,

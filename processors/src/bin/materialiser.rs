@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use ingest::config::{ResourceNames, aws_config, consumers, init_tracing};
+use processors::batch::BatchConfig;
 use processors::checkpoint::CheckpointStore;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
@@ -25,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
             stream: names.stream.clone(),
             consumer: consumers::MATERIALISER.to_owned(),
             shard_discovery_interval: Duration::from_secs(10),
+            batch: BatchConfig::from_env()?,
         },
         Materialiser::new(DynamoOrderStore::new(dynamodb, &names.orders_table)),
     );

@@ -17,7 +17,7 @@ use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToSha
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::batch::{RecordHandler, process_batch, report_poison};
+use crate::batch::{BatchConfig, RecordHandler, process_batch, report_poison};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::record::StreamRecord;
 
@@ -42,6 +42,8 @@ pub struct EfoConfig {
     pub consumer: String,
     /// How often to look for new shards (after resharding).
     pub shard_discovery_interval: Duration,
+    /// How each event's records are run (per-customer concurrency).
+    pub batch: BatchConfig,
 }
 
 pub struct EfoHost<H> {
@@ -58,6 +60,7 @@ struct Shared<H> {
     consumer: String,
     consumer_arn: String,
     handler: Arc<H>,
+    batch: BatchConfig,
     /// Shards the stream currently lists; a parent no longer listed has been trimmed.
     listed: std::sync::Mutex<HashSet<String>>,
 }
@@ -86,6 +89,7 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
             consumer: self.config.consumer.clone(),
             consumer_arn,
             handler: self.handler.clone(),
+            batch: self.config.batch,
             listed: std::sync::Mutex::new(HashSet::new()),
         });
         let mut tasks = JoinSet::new();
@@ -270,7 +274,7 @@ async fn run_shard<H: RecordHandler>(
                 })
                 .collect();
             if !records.is_empty() {
-                let outcome = process_batch(shared.handler.as_ref(), &records).await;
+                let outcome = process_batch(shared.handler.as_ref(), &records, shared.batch).await;
                 report_poison(&shared.consumer, &outcome);
                 if let Some(last) = &outcome.last_done {
                     done = Some(last.clone());

@@ -2,22 +2,25 @@
 //! `KinesisEvent`; the answer lists the first record to retry (`ReportBatchItemFailures`).
 //!
 //! Lambda checkpoints at the lowest reported sequence number and retries every record from
-//! there, so reporting only the first failure is exact.
+//! there, so the one failure reported is the batch's lowest sequence number that did not succeed
+//! ([`crate::batch`]): the minimal answer. No failure is an empty list, never an empty
+//! identifier (which would fail the whole batch).
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
-use crate::batch::{RecordHandler, process_batch, report_poison};
+use crate::batch::{BatchConfig, RecordHandler, process_batch, report_poison};
 use crate::record::StreamRecord;
 
 /// Runs `handler` over one Lambda invocation's records.
 pub async fn handle_kinesis_event<H: RecordHandler>(
     consumer: &str,
     handler: &H,
+    config: BatchConfig,
     event: KinesisEvent,
 ) -> KinesisEventResponse {
     let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
-    let outcome = process_batch(handler, &records).await;
+    let outcome = process_batch(handler, &records, config).await;
     report_poison(consumer, &outcome);
     let mut response = KinesisEventResponse::default();
     if let Some(retry) = outcome.retry_from {
@@ -26,7 +29,7 @@ pub async fn handle_kinesis_event<H: RecordHandler>(
             sequence_number = retry.sequence_number,
             reason = retry.reason,
             handled = outcome.handled,
-            "batch stopped at a transient failure; Lambda retries from it"
+            "transient failure; Lambda retries the batch from it"
         );
         response.add_failure(retry.sequence_number);
     } else {
