@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Most entries `PutRecords` takes in one call.
 pub const MAX_BATCH_ENTRIES: usize = 500;
@@ -107,12 +108,18 @@ impl Producer {
         let mut results: Vec<Result<Placed, PutError>> =
             vec![Err(PutError::Unavailable("not sent".to_owned())); entries.len()];
         let mut pending: Vec<usize> = (0..entries.len()).collect();
+        // Exponential with jitter, so that gateways throttled together do not retry together.
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(BATCH_BACKOFF)
+            .with_jitter()
+            .without_max_times()
+            .build();
         for attempt in 0..BATCH_ATTEMPTS {
             if pending.is_empty() {
                 break;
             }
             if attempt > 0 {
-                tokio::time::sleep(BATCH_BACKOFF * 2u32.pow(attempt - 1)).await;
+                tokio::time::sleep(delays.next().unwrap_or(BATCH_BACKOFF)).await;
             }
             let request: Vec<PutRecordsRequestEntry> = pending
                 .iter()

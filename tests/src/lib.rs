@@ -15,6 +15,7 @@ use ingest::config::consumers;
 use ingest::gateway::{Gateway, router};
 use ingest::order::OrderRequest;
 use ingest::producer::Producer;
+use processors::batch::RecordHandler;
 use processors::checkpoint::CheckpointStore;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
@@ -119,6 +120,15 @@ impl TestPipeline {
 
     /// Runs the materialiser in this process until the returned sender is sent `true`.
     pub fn start_materialiser(&self) -> watch::Sender<bool> {
+        self.start_host(Materialiser::new(DynamoOrderStore::new(
+            self.stack.dynamodb(),
+            &self.stack.names.orders_table,
+        )))
+    }
+
+    /// Runs `handler` on the standalone host, as the materialiser's consumer, in this process
+    /// until the returned sender is sent `true`.
+    pub fn start_host<H: RecordHandler + 'static>(&self, handler: H) -> watch::Sender<bool> {
         let dynamodb = self.stack.dynamodb();
         let host = EfoHost::new(
             self.stack.kinesis(),
@@ -133,10 +143,7 @@ impl TestPipeline {
                 shard_discovery_interval: Duration::from_secs(1),
                 batch: processors::batch::BatchConfig::default(),
             },
-            Materialiser::new(DynamoOrderStore::new(
-                dynamodb,
-                &self.stack.names.orders_table,
-            )),
+            handler,
         );
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(async move { host.run(stopped).await.expect("materialiser runs") });

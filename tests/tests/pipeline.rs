@@ -7,7 +7,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::sample;
 use ingest::order::{Channel, OrderRequest};
 use pipeline_tests::{TestPipeline, log_events};
+use processors::batch::{RecordError, RecordHandler};
 use processors::checkpoint::CheckpointStore;
+use processors::materialiser::Materialiser;
+use processors::record::StreamRecord;
+use processors::store::DynamoOrderStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -302,4 +306,44 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
             "{parent} read to its end: {checkpoint:?}"
         );
     }
+}
+
+/// Panics at its first record (a bug), then hands every record to the materialiser.
+struct PanicsOnce<H> {
+    inner: H,
+    panicked: std::sync::atomic::AtomicBool,
+}
+
+impl<H: RecordHandler> RecordHandler for PanicsOnce<H> {
+    async fn handle(&self, record: &StreamRecord) -> Result<(), RecordError> {
+        if !self
+            .panicked
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("a bug in the handler");
+        }
+        self.inner.handle(record).await
+    }
+}
+
+#[tokio::test]
+async fn a_shard_task_that_dies_is_restarted_from_its_checkpoint() {
+    let pipeline = TestPipeline::start().await;
+    let handler = PanicsOnce {
+        inner: Materialiser::new(DynamoOrderStore::new(
+            pipeline.stack.dynamodb(),
+            &pipeline.stack.names.orders_table,
+        )),
+        panicked: false.into(),
+    };
+    let _host = pipeline.start_host(handler);
+    let orders = burst(&pipeline, 31, 200, 40).await;
+    let missing = pipeline
+        .wait_materialised(&ids(&orders), Duration::from_secs(30))
+        .await;
+    assert!(
+        missing.is_empty(),
+        "{} orders of the shard whose task died were never materialised",
+        missing.len()
+    );
 }

@@ -5,8 +5,9 @@
 //! one is read. A transient failure resubscribes from the last checkpoint after a backoff, so
 //! no record is skipped; the handlers are idempotent, so a record seen twice changes nothing.
 //! A child shard starts only once its parents are read to their end, so one customer's events
-//! stay in order across resharding. Sharing shards between several workers (leases) comes with
-//! the processor engine; today one process owns every shard of its consumer.
+//! stay in order across resharding. A shard task that dies (a handler panic) is logged and
+//! started again from its checkpoint. Sharing shards between several workers (leases) comes
+//! with its own issue; today one process owns every shard of its consumer.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,15 +15,18 @@ use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::batch::{BatchConfig, RecordHandler, process_batch, report_poison};
+use crate::batch::{BatchConfig, RecordHandler, error_chain, process_batch, report_poison};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::record::StreamRecord;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Attempts at a batch's checkpoint before going on without it (see [`save`]).
+const CHECKPOINT_ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EfoError {
@@ -94,7 +98,8 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
         });
         let mut tasks = JoinSet::new();
         let mut started: HashSet<String> = HashSet::new();
-        loop {
+        let mut running: HashMap<tokio::task::Id, String> = HashMap::new();
+        'discovery: loop {
             match self.list_shards().await {
                 Ok(shards) => {
                     if let Ok(mut listed) = shared.listed.lock() {
@@ -102,28 +107,49 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
                     }
                     for (shard_id, parents) in shards {
                         if started.insert(shard_id.clone()) {
-                            tasks.spawn(run_shard(
+                            let task = tasks.spawn(run_shard(
                                 shared.clone(),
-                                shard_id,
+                                shard_id.clone(),
                                 parents,
                                 shutdown.clone(),
                             ));
+                            running.insert(task.id(), shard_id);
                         }
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, "ListShards failed; trying again later")
+                    tracing::warn!(
+                        error = error_chain(&error),
+                        "ListShards failed; trying again later"
+                    )
                 }
             }
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => break,
-                _ = tokio::time::sleep(self.config.shard_discovery_interval) => {}
+            let discovery = tokio::time::sleep(self.config.shard_discovery_interval);
+            tokio::pin!(discovery);
+            loop {
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => break 'discovery,
+                    _ = &mut discovery => break,
+                    Some(ended) = tasks.join_next_with_id() => {
+                        // A shard task returns when its shard is read to its end or at
+                        // shutdown; one that dies (a panic in a handler) is started again at
+                        // the next discovery, from its checkpoint.
+                        let (id, died) = match ended {
+                            Ok((id, ())) => (id, None),
+                            Err(error) => (error.id(), Some(error)),
+                        };
+                        let shard_id = running.remove(&id).unwrap_or_default();
+                        if let Some(error) = died {
+                            tracing::error!(shard_id, error = error_chain(&error), "shard task died; restarting it from its checkpoint");
+                            started.remove(&shard_id);
+                        }
+                    }
+                }
             }
         }
         while tasks.join_next().await.is_some() {}
         Ok(())
     }
-
     async fn consumer_arn(&self) -> Result<String, EfoError> {
         let discovery_error =
             |source: Box<dyn std::error::Error + Send + Sync>| EfoError::Discovery {
@@ -200,7 +226,12 @@ async fn run_shard<H: RecordHandler>(
                 Ok(checkpoint) if checkpoint.shard_ended => break,
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(shard_id, parent, error = %error, "cannot read parent checkpoint")
+                    tracing::warn!(
+                        shard_id,
+                        parent,
+                        error = error_chain(&error),
+                        "cannot read parent checkpoint"
+                    )
                 }
             }
             if backoff.wait(&mut shutdown).await.is_err() {
@@ -211,7 +242,11 @@ async fn run_shard<H: RecordHandler>(
     let checkpoint = loop {
         match shared.checkpoints.load(&shard_id).await {
             Ok(checkpoint) => break checkpoint,
-            Err(error) => tracing::warn!(shard_id, error = %error, "cannot read checkpoint"),
+            Err(error) => tracing::warn!(
+                shard_id,
+                error = error_chain(&error),
+                "cannot read checkpoint"
+            ),
         }
         if backoff.wait(&mut shutdown).await.is_err() {
             return;
@@ -285,6 +320,7 @@ async fn run_shard<H: RecordHandler>(
                             sequence_number: done.clone(),
                             shard_ended: false,
                         },
+                        &mut shutdown,
                     )
                     .await;
                 }
@@ -327,6 +363,7 @@ async fn run_shard<H: RecordHandler>(
                         sequence_number: done.clone(),
                         shard_ended: true,
                     },
+                    &mut shutdown,
                 )
                 .await;
                 return;
@@ -336,16 +373,35 @@ async fn run_shard<H: RecordHandler>(
     }
 }
 
-async fn save<H>(shared: &Shared<H>, shard_id: &str, checkpoint: Checkpoint) {
-    // A lost checkpoint only means some records are handled again after a restart, which the
-    // idempotent handlers make harmless; a shard-end marker is retried until it sticks.
-    for attempt in 0..5u32 {
+/// Saves `checkpoint`. A batch's checkpoint is tried a few times and then given up: a lost one
+/// only means some records are handled again after a restart, which the idempotent handlers make
+/// harmless. A shard-end marker is retried until it sticks (or shutdown): the children wait for
+/// it. Returns whether it was saved.
+async fn save<H>(
+    shared: &Shared<H>,
+    shard_id: &str,
+    checkpoint: Checkpoint,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut backoff = Backoff::default();
+    for attempt in 1.. {
         match shared.checkpoints.save(shard_id, &checkpoint).await {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(shard_id, attempt, error = %error, "checkpoint failed"),
+            Ok(()) => return true,
+            Err(error) => tracing::warn!(
+                shard_id,
+                attempt,
+                shard_ended = checkpoint.shard_ended,
+                error = error_chain(&error),
+                "checkpoint failed"
+            ),
         }
-        tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt)).await;
+        if (!checkpoint.shard_ended && attempt >= CHECKPOINT_ATTEMPTS)
+            || backoff.wait(shutdown).await.is_err()
+        {
+            break;
+        }
     }
+    false
 }
 
 fn starting_position(after: Option<&str>) -> StartingPosition {
@@ -360,24 +416,32 @@ fn starting_position(after: Option<&str>) -> StartingPosition {
         .unwrap_or_else(|e| unreachable!("type is set: {e}"))
 }
 
-/// Exponential backoff that gives way to shutdown.
-struct Backoff(Duration);
+/// Exponential backoff with jitter (from `backon`) that gives way to shutdown.
+struct Backoff(ExponentialBackoff);
+
+fn backoff_delays() -> ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self(FIRST_BACKOFF)
+        Self(backoff_delays())
     }
 }
 
 impl Backoff {
     fn reset(&mut self) {
-        self.0 = FIRST_BACKOFF;
+        self.0 = backoff_delays();
     }
 
-    /// Sleeps for the current delay and doubles it; `Err` if shutdown came first.
+    /// Sleeps for the next delay; `Err` if shutdown came first.
     async fn wait(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ()> {
-        let delay = self.0;
-        self.0 = (self.0 * 2).min(MAX_BACKOFF);
+        let delay = self.0.next().unwrap_or(MAX_BACKOFF);
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => Err(()),
             _ = tokio::time::sleep(delay) => Ok(()),

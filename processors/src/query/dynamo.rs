@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
 use uuid::Uuid;
 
@@ -176,7 +177,7 @@ impl DynamoOrderStore {
 }
 
 /// Every item of `keys`, calling `batch_get` again for the keys it leaves unprocessed (with
-/// exponential backoff, as AWS advises) until none are left or the attempts run out.
+/// exponential backoff and jitter, as AWS advises) until none are left or the attempts run out.
 async fn get_all<F, Fut>(keys: KeysAndAttributes, mut batch_get: F) -> Result<Vec<Item>, ReadError>
 where
     F: FnMut(KeysAndAttributes) -> Fut,
@@ -184,7 +185,11 @@ where
 {
     let mut found = Vec::with_capacity(keys.keys().len());
     let mut pending = keys;
-    let mut backoff = BATCH_GET_BACKOFF;
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(BATCH_GET_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build();
     for attempt in 1..=BATCH_GET_ATTEMPTS {
         let (items, unprocessed) = batch_get(pending).await?;
         found.extend(items);
@@ -202,8 +207,7 @@ where
                     }));
                 }
                 pending = rest;
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
+                tokio::time::sleep(delays.next().unwrap_or(BATCH_GET_BACKOFF)).await;
             }
         }
     }
