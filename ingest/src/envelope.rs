@@ -16,7 +16,7 @@ pub const CONTENT_TYPE: &str = "application/json";
 /// Version of the `data` schema, carried in the `schemaversion` extension attribute.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The event types this pipeline knows. A record of any other type is poison.
+/// The event types this contract describes. A consumer skips any other type (see [`decode`]).
 pub mod types {
     pub const ORDER_PLACED: &str = "order.placed";
 }
@@ -89,4 +89,74 @@ impl<T: Serialize> Envelope<T> {
         // fallible Serialize impls.
         serde_json::to_vec(self).unwrap_or_else(|e| unreachable!("envelope serialises: {e}"))
     }
+}
+
+/// A stream record as the consumers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    OrderPlaced(Box<Envelope<OrderPlaced>>),
+    /// A well-formed event of a type this contract does not describe (a newer producer's, or
+    /// one for other consumers): a consumer skips it, it is not poison.
+    Other {
+        event_type: String,
+        id: String,
+    },
+}
+
+/// Why a record can never be decoded: a consumer sets it aside as poison.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a CloudEvents envelope")]
+    NotAnEnvelope(#[source] serde_json::Error),
+    #[error("schemaversion {found} is not one this consumer reads (it reads {SCHEMA_VERSION})")]
+    UnknownSchemaVersion { found: u32 },
+    #[error("{event_type} data does not match the contract")]
+    Data {
+        event_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("order breaks the rules: {0}")]
+    Rules(String),
+    #[error("{0}")]
+    Mismatch(&'static str),
+}
+
+/// Decodes a record, the same way in every consumer: the envelope, then the event type (an
+/// unknown one is [`Event::Other`]), then `schemaversion` (a version other than
+/// [`SCHEMA_VERSION`] is a breaking change this consumer cannot read), then the data with the
+/// business rules JSON Schema cannot express. Fields the data types do not know are ignored.
+pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
+    let envelope: Envelope<serde_json::Value> =
+        serde_json::from_slice(data).map_err(DecodeError::NotAnEnvelope)?;
+    if envelope.event_type != types::ORDER_PLACED {
+        return Ok(Event::Other {
+            event_type: envelope.event_type,
+            id: envelope.id,
+        });
+    }
+    if envelope.schemaversion != SCHEMA_VERSION {
+        return Err(DecodeError::UnknownSchemaVersion {
+            found: envelope.schemaversion,
+        });
+    }
+    let order = OrderPlaced::deserialize(&envelope.data).map_err(|source| DecodeError::Data {
+        event_type: envelope.event_type.clone(),
+        source,
+    })?;
+    order.check().map_err(|violations| {
+        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        DecodeError::Rules(list.join("; "))
+    })?;
+    if order.customer_id != envelope.customerid {
+        return Err(DecodeError::Mismatch(
+            "data.customerId differs from the envelope's customerid",
+        ));
+    }
+    if order.order_id.to_string() != envelope.subject {
+        return Err(DecodeError::Mismatch(
+            "data.orderId differs from the envelope's subject",
+        ));
+    }
+    Ok(Event::OrderPlaced(Box::new(envelope.with_data(order))))
 }

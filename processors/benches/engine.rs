@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ingest::envelope::Envelope;
 use ingest::order::OrderRequest;
-use processors::batch::{BatchConfig, RecordError, RecordHandler, process_batch};
+use processors::batch::{BatchConfig, Handled, RecordError, RecordHandler, process_batch};
 use processors::record::StreamRecord;
 use uuid::Uuid;
 
@@ -45,8 +45,8 @@ fn batch(count: usize, customers: usize) -> Vec<StreamRecord> {
 struct Noop;
 
 impl RecordHandler for Noop {
-    async fn handle(&self, _record: &StreamRecord) -> Result<(), RecordError> {
-        Ok(())
+    async fn handle(&self, _record: &StreamRecord) -> Result<Handled, RecordError> {
+        Ok(Handled::Done)
     }
 }
 
@@ -54,9 +54,9 @@ impl RecordHandler for Noop {
 struct Downstream(Duration);
 
 impl RecordHandler for Downstream {
-    async fn handle(&self, _record: &StreamRecord) -> Result<(), RecordError> {
+    async fn handle(&self, _record: &StreamRecord) -> Result<Handled, RecordError> {
         tokio::time::sleep(self.0).await;
-        Ok(())
+        Ok(Handled::Done)
     }
 }
 

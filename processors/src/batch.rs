@@ -34,10 +34,22 @@ pub enum RecordError {
     Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// What a handler did with a record it did not fail on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// The record's effect is done (or was already: a duplicate that changes nothing).
+    Done,
+    /// The record is not for this consumer (an event type it does not handle): counted, not an
+    /// error.
+    Skipped,
+}
+
 /// Handles one record. Must be idempotent: a record may be delivered more than once.
 pub trait RecordHandler: Send + Sync {
-    fn handle(&self, record: &StreamRecord)
-    -> impl Future<Output = Result<(), RecordError>> + Send;
+    fn handle(
+        &self,
+        record: &StreamRecord,
+    ) -> impl Future<Output = Result<Handled, RecordError>> + Send;
 }
 
 /// How a batch is run.
@@ -101,6 +113,8 @@ pub struct BatchOutcome {
     /// Records handled (a duplicate that changed nothing counts as handled), in every key,
     /// including those after [`Self::retry_from`] that will be delivered again.
     pub handled: usize,
+    /// Records not for this consumer ([`Handled::Skipped`]), counted like `handled`.
+    pub skipped: usize,
     /// The last record of the batch's done prefix (handled or set aside), to checkpoint after.
     pub last_done: Option<String>,
     /// Poison records set aside, in sequence order.
@@ -111,11 +125,12 @@ pub struct BatchOutcome {
 /// What became of one record.
 enum Status {
     Handled,
+    Skipped,
     Poison(String),
     /// Failed transiently: the first failure of its key.
     Failed(String),
     /// Not run, because an earlier record of its key failed.
-    Skipped,
+    NotRun,
 }
 
 /// Runs `handler` over `records` (one shard's, in sequence order): in sequence within each
@@ -138,7 +153,7 @@ pub async fn process_batch<H: RecordHandler>(
         groups[group].push(index);
     }
 
-    let mut statuses: Vec<Status> = records.iter().map(|_| Status::Skipped).collect();
+    let mut statuses: Vec<Status> = records.iter().map(|_| Status::NotRun).collect();
     let mut runs = futures::stream::iter(groups)
         .map(|group| run_key(handler, records, group))
         .buffer_unordered(config.max_concurrent_keys.max(1));
@@ -152,6 +167,7 @@ pub async fn process_batch<H: RecordHandler>(
     for (record, status) in records.iter().zip(&statuses) {
         match status {
             Status::Handled => outcome.handled += 1,
+            Status::Skipped => outcome.skipped += 1,
             Status::Poison(reason) => outcome.poison.push(PoisonRecord {
                 shard_id: record.shard_id.clone(),
                 sequence_number: record.sequence_number.clone(),
@@ -163,7 +179,7 @@ pub async fn process_batch<H: RecordHandler>(
                     reason: reason.clone(),
                 });
             }
-            Status::Failed(_) | Status::Skipped => {}
+            Status::Failed(_) | Status::NotRun => {}
         }
         if outcome.retry_from.is_none() {
             outcome.last_done = Some(record.sequence_number.clone());
@@ -181,7 +197,8 @@ async fn run_key<H: RecordHandler>(
     let mut results = Vec::with_capacity(group.len());
     for index in group {
         let status = match handler.handle(&records[index]).await {
-            Ok(()) => Status::Handled,
+            Ok(Handled::Done) => Status::Handled,
+            Ok(Handled::Skipped) => Status::Skipped,
             Err(RecordError::Poison(reason)) => Status::Poison(reason),
             Err(RecordError::Transient(error)) => Status::Failed(error_chain(error.as_ref())),
         };
@@ -232,8 +249,8 @@ mod tests {
 
     use super::*;
 
-    /// Acts on each record's data: "poison" and "transient" fail, "slow" takes 5 ms, anything
-    /// else succeeds at once. Records what it saw and how many records ran at once.
+    /// Acts on each record's data: "poison" and "transient" fail, "other" is skipped, "slow"
+    /// takes 5 ms, anything else succeeds at once. Records what it saw and how many records ran at once.
     #[derive(Default)]
     struct Scripted {
         seen: Mutex<Vec<(String, String)>>,
@@ -242,7 +259,7 @@ mod tests {
     }
 
     impl RecordHandler for Scripted {
-        async fn handle(&self, record: &StreamRecord) -> Result<(), RecordError> {
+        async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_at_once.fetch_max(now, Ordering::SeqCst);
             self.seen
@@ -252,11 +269,12 @@ mod tests {
             let result = match record.data.as_slice() {
                 b"poison" => Err(RecordError::Poison("bad".into())),
                 b"transient" => Err(RecordError::Transient("down".into())),
+                b"other" => Ok(Handled::Skipped),
                 b"slow" => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
-                    Ok(())
+                    Ok(Handled::Done)
                 }
-                _ => Ok(()),
+                _ => Ok(Handled::Done),
             };
             self.running.fetch_sub(1, Ordering::SeqCst);
             result
@@ -320,6 +338,15 @@ mod tests {
         assert_eq!(outcome.poison.len(), 1);
         assert_eq!(outcome.poison[0].sequence_number, "101");
         assert_eq!(outcome.retry_from, None);
+        assert_eq!(outcome.last_done.as_deref(), Some("102"));
+    }
+
+    #[tokio::test]
+    async fn a_record_not_for_the_consumer_is_skipped_and_counted() {
+        let handler = Scripted::default();
+        let outcome = run(&handler, &[("a", "ok"), ("a", "other"), ("a", "ok")]).await;
+        assert_eq!((outcome.handled, outcome.skipped), (2, 1));
+        assert!(outcome.poison.is_empty());
         assert_eq!(outcome.last_done.as_deref(), Some("102"));
     }
 

@@ -1,11 +1,8 @@
 //! The orders materialiser: turns each `order.placed` event into an order item, once.
 
-use ingest::envelope::{Envelope, types};
-use ingest::order::OrderPlaced;
-use serde::Deserialize;
-use serde_json::Value;
+use ingest::envelope::{Event, decode};
 
-use crate::batch::{RecordError, RecordHandler};
+use crate::batch::{Handled, RecordError, RecordHandler, error_chain};
 use crate::record::StreamRecord;
 use crate::store::{OrderStore, StoreError};
 
@@ -19,37 +16,19 @@ impl<S: OrderStore> Materialiser<S> {
     }
 }
 
-/// Decodes a record into a placed order, or says why it never can be.
-pub fn decode_order_placed(data: &[u8]) -> Result<Envelope<OrderPlaced>, String> {
-    let envelope: Envelope<Value> =
-        serde_json::from_slice(data).map_err(|e| format!("not a CloudEvents envelope: {e}"))?;
-    if envelope.event_type != types::ORDER_PLACED {
-        return Err(format!("unknown event type '{}'", envelope.event_type));
-    }
-    let order: OrderPlaced = OrderPlaced::deserialize(&envelope.data)
-        .map_err(|e| format!("order.placed data does not match the contract: {e}"))?;
-    order.check().map_err(|violations| {
-        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        format!("order breaks the rules: {}", list.join("; "))
-    })?;
-    if order.customer_id != envelope.customerid {
-        return Err("data.customerId differs from the envelope's customerid".to_owned());
-    }
-    if order.order_id.to_string() != envelope.subject {
-        return Err("data.orderId differs from the envelope's subject".to_owned());
-    }
-    Ok(envelope.with_data(order))
-}
-
 impl<S: OrderStore> RecordHandler for Materialiser<S> {
-    async fn handle(&self, record: &StreamRecord) -> Result<(), RecordError> {
-        let envelope = decode_order_placed(&record.data).map_err(RecordError::Poison)?;
+    async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
+        let envelope = match decode(&record.data) {
+            Ok(Event::OrderPlaced(envelope)) => envelope,
+            Ok(Event::Other { .. }) => return Ok(Handled::Skipped),
+            Err(error) => return Err(RecordError::Poison(error_chain(&error))),
+        };
         match self
             .store
             .insert_if_absent(&envelope.data, &envelope.id)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Handled::Done),
             Err(conflict @ StoreError::Conflict { .. }) => {
                 Err(RecordError::Poison(conflict.to_string()))
             }
@@ -62,6 +41,10 @@ impl<S: OrderStore> RecordHandler for Materialiser<S> {
 mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
+
+    use ingest::envelope::Envelope;
+    use ingest::order::OrderPlaced;
+    use serde_json::Value;
 
     use super::*;
     use crate::store::Insert;
@@ -151,8 +134,8 @@ mod tests {
     #[tokio::test]
     async fn records_that_can_never_succeed_are_poison() {
         let materialiser = Materialiser::new(MemoryStore::default());
-        let mut wrong_type: Value = serde_json::from_slice(&placed("c-1")).expect("json");
-        wrong_type["type"] = "order.teleported".into();
+        let mut next_major: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        next_major["schemaversion"] = 2.into();
         let mut bad_total: Value = serde_json::from_slice(&placed("c-1")).expect("json");
         bad_total["data"]["total"]["amount"] = 1.into();
         let mut spoofed: Value = serde_json::from_slice(&placed("c-1")).expect("json");
@@ -160,9 +143,9 @@ mod tests {
         let cases = [
             ("not json", b"{nope".to_vec(), "not a CloudEvents envelope"),
             (
-                "unknown type",
-                serde_json::to_vec(&wrong_type).expect("json"),
-                "unknown event type",
+                "a schema version it cannot read",
+                serde_json::to_vec(&next_major).expect("json"),
+                "schemaversion 2",
             ),
             (
                 "broken rule",
@@ -184,6 +167,36 @@ mod tests {
             }
         }
         assert!(materialiser.store.orders.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_event_type_it_does_not_handle_is_skipped_not_poison() {
+        let materialiser = Materialiser::new(MemoryStore::default());
+        let mut other: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        other["type"] = "order.inventory_reserved".into();
+        other["data"] = serde_json::json!({ "anything": "at all" });
+        let handled = materialiser
+            .handle(&record(serde_json::to_vec(&other).expect("json")))
+            .await
+            .expect("not an error");
+        assert_eq!(handled, Handled::Skipped);
+        assert!(materialiser.store.orders.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_additive_change_to_the_event_is_read() {
+        let materialiser = Materialiser::new(MemoryStore::default());
+        let mut newer: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        newer["data"]["giftWrap"] = true.into();
+        newer["data"]["lines"][0]["colour"] = "red".into();
+        newer["data"]["total"]["display"] = "£12.00".into();
+        newer["traceparent"] = "00-abc-def-01".into();
+        let handled = materialiser
+            .handle(&record(serde_json::to_vec(&newer).expect("json")))
+            .await
+            .expect("read despite the new fields");
+        assert_eq!(handled, Handled::Done);
+        assert_eq!(materialiser.store.orders.lock().expect("lock").len(), 1);
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::sample;
 use ingest::order::{Channel, OrderRequest};
 use pipeline_tests::{TestPipeline, log_events};
-use processors::batch::{RecordError, RecordHandler};
+use processors::batch::{Handled, RecordError, RecordHandler};
 use processors::checkpoint::CheckpointStore;
 use processors::materialiser::Materialiser;
 use processors::record::StreamRecord;
@@ -315,7 +315,7 @@ struct PanicsOnce<H> {
 }
 
 impl<H: RecordHandler> RecordHandler for PanicsOnce<H> {
-    async fn handle(&self, record: &StreamRecord) -> Result<(), RecordError> {
+    async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
         if !self
             .panicked
             .swap(true, std::sync::atomic::Ordering::SeqCst)

@@ -328,6 +328,7 @@ async fn run_shard<H: RecordHandler>(
                     consumer = shared.consumer,
                     shard_id,
                     handled = outcome.handled,
+                    skipped = outcome.skipped,
                     poison = outcome.poison.len(),
                     millis_behind_latest = event.millis_behind_latest(),
                     "batch done"

@@ -36,6 +36,7 @@ pub async fn handle_kinesis_event<H: RecordHandler>(
         tracing::info!(
             consumer,
             handled = outcome.handled,
+            skipped = outcome.skipped,
             poison = outcome.poison.len(),
             "batch done"
         );
