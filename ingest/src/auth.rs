@@ -6,10 +6,10 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::order::is_usable_customer_id;
+
 pub const ISSUER: &str = "orders-local";
 pub const AUDIENCE: &str = "orders-api";
-/// Longest customer id accepted (Kinesis partition keys are at most 256 characters).
-pub const MAX_CUSTOMER_ID_LEN: usize = 128;
 
 #[derive(Serialize, Deserialize)]
 struct Claims {
@@ -63,14 +63,6 @@ impl TokenVerifier {
             Err(AuthError::BadSubject)
         }
     }
-}
-
-/// Whether a token subject can be a customer id: 1 to [`MAX_CUSTOMER_ID_LEN`] printable ASCII
-/// characters. The same rule holds for the subject a Cognito authorizer passes to a Lambda.
-pub fn is_usable_customer_id(subject: &str) -> bool {
-    !subject.is_empty()
-        && subject.chars().count() <= MAX_CUSTOMER_ID_LEN
-        && subject.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Signs tokens for the local stack: the stand-in for Cognito's sign-in.

@@ -10,6 +10,17 @@ use uuid::Uuid;
 
 use crate::violation::Violation;
 
+/// Longest customer id accepted (Kinesis partition keys are at most 256 characters).
+pub const MAX_CUSTOMER_ID_LEN: usize = 128;
+
+/// Whether a token subject can be a customer id: 1 to [`MAX_CUSTOMER_ID_LEN`] printable ASCII
+/// characters. The same rule holds for the subject a Cognito authorizer passes to a Lambda.
+pub fn is_usable_customer_id(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject.chars().count() <= MAX_CUSTOMER_ID_LEN
+        && subject.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// At most this many lines in one order (also in the JSON Schema, checked again here because the
 /// consumers see orders that did not come through the local gateway).
 pub const MAX_LINES: usize = 100;

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use ingest::auth::is_usable_customer_id;
 use ingest::gateway::{RequestContext, batch_envelopes, envelope_for};
+use ingest::order::is_usable_customer_id;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -81,8 +81,8 @@ fn the_response_templates_answer_with_the_local_gateways_problems() {
     for file in ["kinesis-error.vtl", "put-orders-batch-results.vtl"] {
         let template = std::fs::read_to_string(dir.join(file)).expect("template");
         for problem in [
-            ingest::gateway::Problem::throttled(),
-            ingest::gateway::Problem::unavailable(),
+            ingest::problem::Problem::throttled(),
+            ingest::problem::Problem::unavailable(),
         ] {
             let json = serde_json::to_string(&problem).expect("serialises");
             assert!(template.contains(&json), "{file} lacks {json}");

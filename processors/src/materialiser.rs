@@ -85,7 +85,7 @@ mod tests {
             "../../ingest/examples/valid/web-two-lines.json"
         ))
         .expect("example");
-        let order = ingest::schema::parse_order_request(&body)
+        let order = serde_json::from_value::<ingest::order::OrderRequest>(body)
             .expect("valid")
             .into_placed(customer)
             .expect("valid");

@@ -5,15 +5,13 @@
 //! answers 202. `POST /orders:batch` does the same for up to 500 orders with `PutRecords`.
 //! A rejected request puts nothing on the stream.
 
-mod problem;
-
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
@@ -21,11 +19,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
-
 use crate::auth::TokenVerifier;
 use crate::envelope::Envelope;
 use crate::order::OrderPlaced;
+use crate::problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
 use crate::producer::{Entry, MAX_BATCH_ENTRIES, Producer, PutError};
 use crate::schema::parse_order_request;
 use crate::violation::Violation;
@@ -296,5 +293,26 @@ fn put_problem(error: &PutError) -> Problem {
             tracing::error!(cause, "stream unavailable; order refused with 503");
             Problem::unavailable()
         }
+    }
+}
+
+/// A problem as the gateway answers it: its status, `application/problem+json`, and
+/// `Retry-After` on 429 and 503.
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }

@@ -9,7 +9,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
-use ingest::gateway::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
+use ingest::problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -15,9 +15,9 @@ use std::future::Future;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ingest::auth::is_usable_customer_id;
-use ingest::gateway::Problem;
+use ingest::order::is_usable_customer_id;
 use ingest::order::{OrderPlaced, sortable_time};
+use ingest::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
