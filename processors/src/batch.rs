@@ -119,6 +119,8 @@ pub struct BatchOutcome {
     pub last_done: Option<String>,
     /// Poison records set aside, in sequence order.
     pub poison: Vec<PoisonRecord>,
+    /// Records to be delivered again: the first failure and every record after it.
+    pub retried: usize,
     pub retry_from: Option<RetryFrom>,
 }
 
@@ -164,7 +166,7 @@ pub async fn process_batch<H: RecordHandler>(
     }
 
     let mut outcome = BatchOutcome::default();
-    for (record, status) in records.iter().zip(&statuses) {
+    for (index, (record, status)) in records.iter().zip(&statuses).enumerate() {
         match status {
             Status::Handled => outcome.handled += 1,
             Status::Skipped => outcome.skipped += 1,
@@ -178,6 +180,7 @@ pub async fn process_batch<H: RecordHandler>(
                     sequence_number: record.sequence_number.clone(),
                     reason: reason.clone(),
                 });
+                outcome.retried = records.len() - index;
             }
             Status::Failed(_) | Status::NotRun => {}
         }
@@ -393,6 +396,7 @@ mod tests {
         )
         .await;
         assert_eq!(retry_at(&outcome), Some("102"));
+        assert_eq!(outcome.retried, 5, "102 and everything after it");
         assert_eq!(outcome.last_done.as_deref(), Some("101"));
         // b carried on past both failures; c and a stopped at theirs.
         assert_eq!(handler.seen(), ["100", "101", "102", "103", "104"]);

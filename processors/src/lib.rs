@@ -8,6 +8,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod host;
 pub mod materialiser;
+pub mod metrics;
 pub mod query;
 pub mod record;
 pub mod store;

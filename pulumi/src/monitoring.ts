@@ -109,6 +109,21 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
     });
+    // The consumer's own count of poison records, from the EMF line it prints per batch
+    // (processors/src/metrics.rs). A poison record is set aside and logged at ERROR; it stays
+    // only for the stream's retention, so someone must look at it.
+    alarm(`${consumer.name}-poison`, {
+      alarmDescription: `${consumer.name} set aside a poison record: see its "poison record set aside" log lines`,
+      namespace: API_THROTTLED_METRIC.namespace,
+      metricName: "Poison",
+      dimensions: { Consumer: consumer.name },
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
     lambdaAlarms(consumer.name, consumer.lambda.fn);
   }
   lambdaAlarms("query", r.api.query.fn);

@@ -382,6 +382,12 @@ describe("monitoring", () => {
     assert.deepEqual(behind.dimensions, { FunctionName: materialiser });
     assert.ok(!behind.dimensions.FunctionName.startsWith("arn:"));
     assert.deepEqual(alarm("orders-orders-materialiser-errors").dimensions, { FunctionName: materialiser });
+    // Poison records, counted by the consumer's EMF metrics line under its consumer name.
+    const poison = alarm("orders-orders-materialiser-poison");
+    assert.equal(poison.namespace, "OrdersPipeline");
+    assert.equal(poison.metricName, "Poison");
+    assert.deepEqual(poison.dimensions, { Consumer: "orders-materialiser" });
+    assert.equal(poison.threshold, 0);
     assert.deepEqual(alarm("orders-query-throttles").dimensions, { FunctionName: await value(pipeline.api.query.fn.name) });
 
     const api = { ApiName: await value(pipeline.api.restApi.name), Stage: "v1" };
@@ -392,8 +398,9 @@ describe("monitoring", () => {
     assert.deepEqual(alarm("orders-archive-stale").dimensions, { DeliveryStreamName: await value(pipeline.archive.firehose.name) });
 
     const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
-    // Per consumer: behind, errors, throttles; query: errors, throttles; API 5xx and 429; archive.
-    assert.equal(alarms.length, 3 * pipeline.consumers.length + 5);
+    // Per consumer: behind, poison, errors, throttles; query: errors, throttles; API 5xx and 429;
+    // archive.
+    assert.equal(alarms.length, 4 * pipeline.consumers.length + 5);
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [topic], a.name);
   });
 

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::batch::{BatchConfig, RecordHandler, error_chain, process_batch, report_poison};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::metrics::BatchMetrics;
 use crate::record::StreamRecord;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -309,8 +310,18 @@ async fn run_shard<H: RecordHandler>(
                 })
                 .collect();
             if !records.is_empty() {
+                let started = std::time::Instant::now();
                 let outcome = process_batch(shared.handler.as_ref(), &records, shared.batch).await;
                 report_poison(&shared.consumer, &outcome);
+                BatchMetrics {
+                    consumer: &shared.consumer,
+                    shard_id: Some(&shard_id),
+                    records: records.len(),
+                    outcome: &outcome,
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    millis_behind_latest: Some(event.millis_behind_latest()),
+                }
+                .emit();
                 if let Some(last) = &outcome.last_done {
                     done = Some(last.clone());
                     save(

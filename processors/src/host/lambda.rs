@@ -10,6 +10,7 @@ use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
 use crate::batch::{BatchConfig, RecordHandler, process_batch, report_poison};
+use crate::metrics::BatchMetrics;
 use crate::record::StreamRecord;
 
 /// Runs `handler` over one Lambda invocation's records.
@@ -20,8 +21,19 @@ pub async fn handle_kinesis_event<H: RecordHandler>(
     event: KinesisEvent,
 ) -> KinesisEventResponse {
     let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
+    let started = std::time::Instant::now();
     let outcome = process_batch(handler, &records, config).await;
     report_poison(consumer, &outcome);
+    // The function's own IteratorAge metric already says how far behind it is.
+    BatchMetrics {
+        consumer,
+        shard_id: None,
+        records: records.len(),
+        outcome: &outcome,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        millis_behind_latest: None,
+    }
+    .emit();
     let mut response = KinesisEventResponse::default();
     if let Some(retry) = outcome.retry_from {
         tracing::warn!(
