@@ -241,50 +241,45 @@ async fn subscribe_to_shard_resumes_after_the_continuation_sequence_number_witho
     );
 }
 
+/// Puts r0 to r5 on a one-shard stream and subscribes at `kind` of r3's sequence number; returns
+/// the records delivered once `expected` have arrived.
+async fn subscribe_relative_to_the_fourth_record(
+    engine: KinesisEngine,
+    kind: ShardIteratorType,
+    expected: usize,
+) -> Vec<String> {
+    let stack = stack_on(engine, false).await;
+    let kinesis = stack.kinesis();
+    let (_, consumer) = stream_with_consumer(&kinesis, "six", 1).await;
+    let mut sequence_numbers = Vec::new();
+    for i in 0..6 {
+        sequence_numbers.push(put(&kinesis, "six", &format!("r{i}")).await);
+    }
+    let events = subscribe(
+        &kinesis,
+        &consumer,
+        SHARD,
+        position(kind, Some(&sequence_numbers[3])),
+        |e| data(e).len() >= expected,
+    )
+    .await;
+    data(&events)
+}
+
 async fn subscribe_to_shard_after_a_record_sequence_number_skips_what_was_done(
     engine: KinesisEngine,
 ) {
-    let stack = stack_on(engine, false).await;
-    let kinesis = stack.kinesis();
-    let (_, consumer) = stream_with_consumer(&kinesis, "after", 1).await;
-    let mut sequence_numbers = Vec::new();
-    for i in 0..6 {
-        sequence_numbers.push(put(&kinesis, "after", &format!("r{i}")).await);
-    }
-    let events = subscribe(
-        &kinesis,
-        &consumer,
-        SHARD,
-        position(
-            ShardIteratorType::AfterSequenceNumber,
-            Some(&sequence_numbers[3]),
-        ),
-        |e| data(e).len() >= 2,
-    )
-    .await;
-    assert_eq!(data(&events), ["r4", "r5"]);
+    let got =
+        subscribe_relative_to_the_fourth_record(engine, ShardIteratorType::AfterSequenceNumber, 2)
+            .await;
+    assert_eq!(got, ["r4", "r5"]);
 }
 
 async fn subscribe_to_shard_at_a_record_sequence_number_starts_with_it(engine: KinesisEngine) {
-    let stack = stack_on(engine, false).await;
-    let kinesis = stack.kinesis();
-    let (_, consumer) = stream_with_consumer(&kinesis, "at", 1).await;
-    let mut sequence_numbers = Vec::new();
-    for i in 0..6 {
-        sequence_numbers.push(put(&kinesis, "at", &format!("r{i}")).await);
-    }
-    let events = subscribe(
-        &kinesis,
-        &consumer,
-        SHARD,
-        position(
-            ShardIteratorType::AtSequenceNumber,
-            Some(&sequence_numbers[3]),
-        ),
-        |e| data(e).len() >= 3,
-    )
-    .await;
-    assert_eq!(data(&events), ["r3", "r4", "r5"]);
+    let got =
+        subscribe_relative_to_the_fourth_record(engine, ShardIteratorType::AtSequenceNumber, 3)
+            .await;
+    assert_eq!(got, ["r3", "r4", "r5"]);
 }
 
 async fn an_at_timestamp_iterator_reads_from_that_time_on(engine: KinesisEngine) {
