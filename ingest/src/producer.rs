@@ -17,7 +17,7 @@ const BATCH_ATTEMPTS: u32 = 4;
 const BATCH_BACKOFF: Duration = Duration::from_millis(50);
 
 /// One record to put.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub partition_key: String,
     pub data: Vec<u8>,

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use ingest::envelope::Envelope;
 use ingest::order::OrderRequest;
-use processors::batch::{BatchConfig, Handled, RecordError, RecordHandler, process_batch};
+use ingest::producer::Entry;
+use processors::batch::{
+    BatchConfig, EmitError, Emitter, Handled, RecordError, RecordHandler, process_batch,
+};
 use processors::record::StreamRecord;
 use uuid::Uuid;
 
@@ -43,6 +46,15 @@ fn batch(count: usize, customers: usize) -> Vec<StreamRecord> {
 }
 
 struct Noop;
+
+/// The handlers here emit nothing, so nothing reaches this.
+struct Nowhere;
+
+impl Emitter for Nowhere {
+    async fn emit(&self, _events: Vec<Entry>) -> Result<(), EmitError> {
+        Ok(())
+    }
+}
 
 impl RecordHandler for Noop {
     async fn handle(&self, _record: &StreamRecord) -> Result<Handled, RecordError> {
@@ -75,7 +87,12 @@ fn main() {
     let mut rates = Vec::new();
     for _ in 0..11 {
         let started = Instant::now();
-        let outcome = runtime.block_on(process_batch(&Noop, &records, BatchConfig::default()));
+        let outcome = runtime.block_on(process_batch(
+            &Noop,
+            &Nowhere,
+            &records,
+            BatchConfig::default(),
+        ));
         let seconds = started.elapsed().as_secs_f64();
         assert_eq!(outcome.handled, records.len());
         rates.push(records.len() as f64 / seconds);
@@ -89,7 +106,7 @@ fn main() {
     let downstream = Downstream(Duration::from_millis(5));
     let timed = |config: BatchConfig| {
         let started = Instant::now();
-        let outcome = runtime.block_on(process_batch(&downstream, &records, config));
+        let outcome = runtime.block_on(process_batch(&downstream, &Nowhere, &records, config));
         assert_eq!(outcome.handled, records.len());
         started.elapsed().as_secs_f64()
     };

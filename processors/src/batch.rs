@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use futures::StreamExt;
+use ingest::producer::{Entry, MAX_BATCH_ENTRIES, Producer};
 
 use crate::record::StreamRecord;
 
@@ -35,13 +36,62 @@ pub enum RecordError {
 }
 
 /// What a handler did with a record it did not fail on.
+///
+/// Events to emit are put on the stream (each with its partition key, the customer's) before
+/// the record counts as done; if that fails, the record fails transiently and is handled again,
+/// so a handler must build its events with deterministic ids (from the order id and its stage):
+/// a re-emitted event is then the same event, which consumers deduplicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
     /// The record's effect is done (or was already: a duplicate that changes nothing).
     Done,
+    /// Done, with events to put on the stream.
+    Emit(Vec<Entry>),
+    /// Refused for a business reason (out of stock, say): not poison, not retried; counted,
+    /// logged with the reason, and it may emit events that say so.
+    Rejected { reason: String, emit: Vec<Entry> },
     /// The record is not for this consumer (an event type it does not handle): counted, not an
     /// error.
     Skipped,
+}
+
+/// Puts a handler's events on the stream. [`Producer`] in the hosts; anything in tests.
+pub trait Emitter: Send + Sync {
+    fn emit(&self, events: Vec<Entry>) -> impl Future<Output = Result<(), EmitError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} events not put on the stream: {cause}")]
+pub struct EmitError {
+    pub failed: usize,
+    pub total: usize,
+    pub cause: String,
+}
+
+impl Emitter for Producer {
+    async fn emit(&self, events: Vec<Entry>) -> Result<(), EmitError> {
+        let total = events.len();
+        let mut failed = 0;
+        let mut cause = String::new();
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<Entry> = events.by_ref().take(MAX_BATCH_ENTRIES).collect();
+            for result in self.put_batch(chunk).await {
+                if let Err(error) = result {
+                    failed += 1;
+                    cause = error_chain(&error);
+                }
+            }
+        }
+        match failed {
+            0 => Ok(()),
+            _ => Err(EmitError {
+                failed,
+                total,
+                cause,
+            }),
+        }
+    }
 }
 
 /// Handles one record. Must be idempotent: a record may be delivered more than once.
@@ -100,6 +150,13 @@ pub struct PoisonRecord {
     pub reason: String,
 }
 
+/// A record refused for a business reason, with where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRecord {
+    pub sequence_number: String,
+    pub reason: String,
+}
+
 /// The first record, in sequence order, that failed transiently; it and everything after it
 /// are delivered again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +172,10 @@ pub struct BatchOutcome {
     pub handled: usize,
     /// Records not for this consumer ([`Handled::Skipped`]), counted like `handled`.
     pub skipped: usize,
+    /// Records refused for a business reason ([`Handled::Rejected`]), counted like `handled`.
+    pub rejected: Vec<RejectedRecord>,
+    /// Events put on the stream by the handler.
+    pub emitted: usize,
     /// The last record of the batch's done prefix (handled or set aside), to checkpoint after.
     pub last_done: Option<String>,
     /// Poison records set aside, in sequence order.
@@ -126,7 +187,9 @@ pub struct BatchOutcome {
 
 /// What became of one record.
 enum Status {
-    Handled,
+    /// Done, after putting this many events on the stream.
+    Handled(usize),
+    Rejected(String, usize),
     Skipped,
     Poison(String),
     /// Failed transiently: the first failure of its key.
@@ -137,8 +200,9 @@ enum Status {
 
 /// Runs `handler` over `records` (one shard's, in sequence order): in sequence within each
 /// partition key, concurrently across keys.
-pub async fn process_batch<H: RecordHandler>(
+pub async fn process_batch<H: RecordHandler, E: Emitter>(
     handler: &H,
+    emitter: &E,
     records: &[StreamRecord],
     config: BatchConfig,
 ) -> BatchOutcome {
@@ -157,7 +221,7 @@ pub async fn process_batch<H: RecordHandler>(
 
     let mut statuses: Vec<Status> = records.iter().map(|_| Status::NotRun).collect();
     let mut runs = futures::stream::iter(groups)
-        .map(|group| run_key(handler, records, group))
+        .map(|group| run_key(handler, emitter, records, group))
         .buffer_unordered(config.max_concurrent_keys.max(1));
     while let Some(results) = runs.next().await {
         for (index, status) in results {
@@ -168,7 +232,17 @@ pub async fn process_batch<H: RecordHandler>(
     let mut outcome = BatchOutcome::default();
     for (index, (record, status)) in records.iter().zip(&statuses).enumerate() {
         match status {
-            Status::Handled => outcome.handled += 1,
+            Status::Handled(emitted) => {
+                outcome.handled += 1;
+                outcome.emitted += emitted;
+            }
+            Status::Rejected(reason, emitted) => {
+                outcome.rejected.push(RejectedRecord {
+                    sequence_number: record.sequence_number.clone(),
+                    reason: reason.clone(),
+                });
+                outcome.emitted += emitted;
+            }
             Status::Skipped => outcome.skipped += 1,
             Status::Poison(reason) => outcome.poison.push(PoisonRecord {
                 shard_id: record.shard_id.clone(),
@@ -192,15 +266,27 @@ pub async fn process_batch<H: RecordHandler>(
 }
 
 /// One key's records in sequence, stopping at its first transient failure.
-async fn run_key<H: RecordHandler>(
+async fn run_key<H: RecordHandler, E: Emitter>(
     handler: &H,
+    emitter: &E,
     records: &[StreamRecord],
     group: Vec<usize>,
 ) -> Vec<(usize, Status)> {
     let mut results = Vec::with_capacity(group.len());
     for index in group {
         let status = match handler.handle(&records[index]).await {
-            Ok(Handled::Done) => Status::Handled,
+            Ok(Handled::Done) => Status::Handled(0),
+            Ok(Handled::Emit(events)) => match emit(emitter, events).await {
+                Ok(emitted) => Status::Handled(emitted),
+                Err(failed) => failed,
+            },
+            Ok(Handled::Rejected {
+                reason,
+                emit: events,
+            }) => match emit(emitter, events).await {
+                Ok(emitted) => Status::Rejected(reason, emitted),
+                Err(failed) => failed,
+            },
             Ok(Handled::Skipped) => Status::Skipped,
             Err(RecordError::Poison(reason)) => Status::Poison(reason),
             Err(RecordError::Transient(error)) => Status::Failed(error_chain(error.as_ref())),
@@ -212,6 +298,19 @@ async fn run_key<H: RecordHandler>(
         }
     }
     results
+}
+
+/// Puts `events` on the stream; a failure fails the record transiently (it is handled again).
+async fn emit<E: Emitter>(emitter: &E, events: Vec<Entry>) -> Result<usize, Status> {
+    let count = events.len();
+    if count == 0 {
+        return Ok(0);
+    }
+    emitter
+        .emit(events)
+        .await
+        .map(|()| count)
+        .map_err(|error| Status::Failed(error_chain(&error)))
 }
 
 /// An error and every cause under it, "outer: inner: innermost", so that logs show the root
@@ -230,9 +329,17 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-/// Logs what a batch set aside. Poison records stay in the stream for its retention period;
-/// the dead-letter store that keeps them for good comes with the processor engine.
+/// Logs what a batch set aside or refused. Poison records stay in the stream for its retention
+/// period; the dead-letter store that keeps them for good is not built yet.
 pub fn report_poison(consumer: &str, outcome: &BatchOutcome) {
+    for rejected in &outcome.rejected {
+        tracing::info!(
+            consumer,
+            sequence_number = rejected.sequence_number,
+            reason = rejected.reason,
+            "record rejected for a business reason"
+        );
+    }
     for poison in &outcome.poison {
         tracing::error!(
             consumer,
@@ -252,8 +359,9 @@ mod tests {
 
     use super::*;
 
-    /// Acts on each record's data: "poison" and "transient" fail, "other" is skipped, "slow"
-    /// takes 5 ms, anything else succeeds at once. Records what it saw and how many records ran at once.
+    /// Acts on each record's data: "poison" and "transient" fail, "other" is skipped, "emit"
+    /// emits one event, "reject" is refused with one event, "slow" takes 5 ms, anything else
+    /// succeeds at once. Records what it saw and how many records ran at once.
     #[derive(Default)]
     struct Scripted {
         seen: Mutex<Vec<(String, String)>>,
@@ -273,6 +381,11 @@ mod tests {
                 b"poison" => Err(RecordError::Poison("bad".into())),
                 b"transient" => Err(RecordError::Transient("down".into())),
                 b"other" => Ok(Handled::Skipped),
+                b"emit" => Ok(Handled::Emit(vec![event_of(record)])),
+                b"reject" => Ok(Handled::Rejected {
+                    reason: "out of stock".into(),
+                    emit: vec![event_of(record)],
+                }),
                 b"slow" => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     Ok(Handled::Done)
@@ -281,6 +394,35 @@ mod tests {
             };
             self.running.fetch_sub(1, Ordering::SeqCst);
             result
+        }
+    }
+
+    /// The event a record emits: its customer's partition key, data naming the record.
+    fn event_of(record: &StreamRecord) -> Entry {
+        Entry {
+            partition_key: record.partition_key.clone(),
+            data: format!("event-of-{}", record.sequence_number).into_bytes(),
+        }
+    }
+
+    /// Keeps what is emitted; refuses everything when `down`.
+    #[derive(Default)]
+    struct Stream {
+        events: Mutex<Vec<Entry>>,
+        down: bool,
+    }
+
+    impl Emitter for Stream {
+        async fn emit(&self, events: Vec<Entry>) -> Result<(), EmitError> {
+            if self.down {
+                return Err(EmitError {
+                    failed: events.len(),
+                    total: events.len(),
+                    cause: "throttled".into(),
+                });
+            }
+            self.events.lock().expect("lock").extend(events);
+            Ok(())
         }
     }
 
@@ -308,7 +450,13 @@ mod tests {
     }
 
     async fn run(handler: &Scripted, keyed: &[(&str, &str)]) -> BatchOutcome {
-        process_batch(handler, &records(keyed), BatchConfig::default()).await
+        process_batch(
+            handler,
+            &Stream::default(),
+            &records(keyed),
+            BatchConfig::default(),
+        )
+        .await
     }
 
     fn retry_at(outcome: &BatchOutcome) -> Option<&str> {
@@ -351,6 +499,92 @@ mod tests {
         assert_eq!((outcome.handled, outcome.skipped), (2, 1));
         assert!(outcome.poison.is_empty());
         assert_eq!(outcome.last_done.as_deref(), Some("102"));
+    }
+
+    #[tokio::test]
+    async fn emitted_events_are_on_the_stream_with_the_customers_key_before_the_record_is_done() {
+        let handler = Scripted::default();
+        let stream = Stream::default();
+        let outcome = process_batch(
+            &handler,
+            &stream,
+            &records(&[("a", "emit"), ("b", "ok"), ("b", "emit")]),
+            BatchConfig::default(),
+        )
+        .await;
+        assert_eq!((outcome.handled, outcome.emitted), (3, 2));
+        assert_eq!(outcome.last_done.as_deref(), Some("102"));
+        let mut events: Vec<(String, String)> = stream
+            .events
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|e| {
+                (
+                    e.partition_key.clone(),
+                    String::from_utf8_lossy(&e.data).into(),
+                )
+            })
+            .collect();
+        events.sort();
+        assert_eq!(
+            events,
+            [
+                ("a".to_owned(), "event-of-100".to_owned()),
+                ("b".to_owned(), "event-of-102".to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_that_cannot_be_emitted_fails_its_record_transiently() {
+        let handler = Scripted::default();
+        let down = Stream {
+            down: true,
+            ..Default::default()
+        };
+        let outcome = process_batch(
+            &handler,
+            &down,
+            &records(&[("a", "ok"), ("a", "emit"), ("a", "ok"), ("b", "ok")]),
+            BatchConfig::default(),
+        )
+        .await;
+        assert_eq!(retry_at(&outcome), Some("101"));
+        assert!(
+            outcome
+                .retry_from
+                .expect("retry")
+                .reason
+                .contains("throttled")
+        );
+        assert_eq!(outcome.last_done.as_deref(), Some("100"));
+        assert_eq!(handler.seen(), ["100", "101", "103"], "a stopped at 101");
+    }
+
+    #[tokio::test]
+    async fn a_rejection_is_counted_with_its_reason_and_its_events_emitted_not_poison() {
+        let handler = Scripted::default();
+        let stream = Stream::default();
+        let outcome = process_batch(
+            &handler,
+            &stream,
+            &records(&[("a", "reject"), ("a", "ok")]),
+            BatchConfig::default(),
+        )
+        .await;
+        assert_eq!(
+            outcome.rejected,
+            [RejectedRecord {
+                sequence_number: "100".into(),
+                reason: "out of stock".into()
+            }]
+        );
+        assert!(outcome.poison.is_empty());
+        assert_eq!((outcome.handled, outcome.emitted), (1, 1));
+        assert_eq!(outcome.retry_from, None);
+        assert_eq!(outcome.last_done.as_deref(), Some("101"));
+        assert_eq!(stream.events.lock().expect("lock").len(), 1);
     }
 
     #[tokio::test]
@@ -449,7 +683,7 @@ mod tests {
         let config = BatchConfig {
             max_concurrent_keys: 3,
         };
-        let outcome = process_batch(&handler, &records(&keyed), config).await;
+        let outcome = process_batch(&handler, &Stream::default(), &records(&keyed), config).await;
         assert_eq!(outcome.handled, 10);
         assert_eq!(handler.most_at_once.load(Ordering::SeqCst), 3);
     }

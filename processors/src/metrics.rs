@@ -39,6 +39,8 @@ impl BatchMetrics<'_> {
             ("Records", "Count", json!(self.records)),
             ("Handled", "Count", json!(self.outcome.handled)),
             ("Skipped", "Count", json!(self.outcome.skipped)),
+            ("Rejected", "Count", json!(self.outcome.rejected.len())),
+            ("Emitted", "Count", json!(self.outcome.emitted)),
             ("Poison", "Count", json!(self.outcome.poison.len())),
             ("Retried", "Count", json!(self.outcome.retried)),
             ("BatchDuration", "Milliseconds", json!(self.duration_ms)),
@@ -90,6 +92,8 @@ mod tests {
                 reason: "bad".into(),
             }],
             retried: 2,
+            rejected: vec![],
+            emitted: 3,
             retry_from: Some(RetryFrom {
                 sequence_number: "9".into(),
                 reason: "down".into(),
@@ -129,6 +133,10 @@ mod tests {
             (&json!(11), &json!(7), &json!(1))
         );
         assert_eq!((&line["Poison"], &line["Retried"]), (&json!(1), &json!(2)));
+        assert_eq!(
+            (&line["Rejected"], &line["Emitted"]),
+            (&json!(0), &json!(3))
+        );
         assert_eq!(line["MillisBehindLatest"], 300);
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::sample;
 use ingest::order::{Channel, OrderRequest};
+use ingest::producer::Entry;
 use pipeline_tests::{TestPipeline, log_events};
 use processors::batch::{Handled, RecordError, RecordHandler};
 use processors::checkpoint::CheckpointStore;
@@ -346,4 +347,77 @@ async fn a_shard_task_that_dies_is_restarted_from_its_checkpoint() {
         "{} orders of the shard whose task died were never materialised",
         missing.len()
     );
+}
+
+/// Emits one `order.echoed` event per placed order, with an id made from the order id, and
+/// skips every other event type (its own events come back to it on the same stream).
+struct Echo;
+
+impl RecordHandler for Echo {
+    async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
+        match ingest::envelope::decode(&record.data) {
+            Ok(ingest::envelope::Event::OrderPlaced(placed)) => {
+                let echoed = serde_json::json!({
+                    "specversion": "1.0",
+                    "id": format!("{}:echoed", placed.subject),
+                    "source": "/orders/test",
+                    "type": "order.echoed",
+                    "time": "2026-11-25T00:00:00.000Z",
+                    "subject": placed.subject,
+                    "datacontenttype": "application/json",
+                    "customerid": placed.customerid,
+                    "schemaversion": 1,
+                    "data": {},
+                });
+                Ok(Handled::Emit(vec![Entry {
+                    partition_key: placed.customerid.clone(),
+                    data: serde_json::to_vec(&echoed).expect("json"),
+                }]))
+            }
+            Ok(ingest::envelope::Event::Other { .. }) => Ok(Handled::Skipped),
+            Err(error) => Err(RecordError::Poison(error.to_string())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_a_handler_emits_land_on_the_stream_under_the_customers_key() {
+    let pipeline = TestPipeline::start().await;
+    let _host = pipeline.start_host(Echo);
+    let orders = burst(&pipeline, 41, 100, 20).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let echoed = loop {
+        let echoed: Vec<(String, serde_json::Value)> = pipeline
+            .stream_records()
+            .await
+            .iter()
+            .filter_map(|r| {
+                let event: serde_json::Value = serde_json::from_slice(r.data().as_ref()).ok()?;
+                let key = r.partition_key().unwrap_or_default().to_owned();
+                (event["type"] == "order.echoed").then_some((key, event))
+            })
+            .collect();
+        if echoed.len() >= orders.len() || tokio::time::Instant::now() > deadline {
+            break echoed;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ids: HashSet<&str> = echoed
+        .iter()
+        .filter_map(|(_, event)| event["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), orders.len(), "one event per order");
+    for (partition_key, event) in &echoed {
+        assert_eq!(event["customerid"], partition_key.as_str());
+    }
+    for (customer, order) in &orders {
+        assert!(
+            echoed
+                .iter()
+                .any(|(key, event)| key == customer
+                    && event["subject"] == order.order_id.to_string()),
+            "{} echoed under {customer}",
+            order.order_id
+        );
+    }
 }

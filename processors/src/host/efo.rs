@@ -16,6 +16,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use ingest::producer::Producer;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -65,6 +66,8 @@ struct Shared<H> {
     consumer: String,
     consumer_arn: String,
     handler: Arc<H>,
+    /// Puts the handler's events on the stream it reads.
+    emitter: Producer,
     batch: BatchConfig,
     /// Shards the stream currently lists; a parent no longer listed has been trimmed.
     listed: std::sync::Mutex<HashSet<String>>,
@@ -94,6 +97,7 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
             consumer: self.config.consumer.clone(),
             consumer_arn,
             handler: self.handler.clone(),
+            emitter: Producer::new(self.kinesis.clone(), self.config.stream.clone()),
             batch: self.config.batch,
             listed: std::sync::Mutex::new(HashSet::new()),
         });
@@ -311,7 +315,13 @@ async fn run_shard<H: RecordHandler>(
                 .collect();
             if !records.is_empty() {
                 let started = std::time::Instant::now();
-                let outcome = process_batch(shared.handler.as_ref(), &records, shared.batch).await;
+                let outcome = process_batch(
+                    shared.handler.as_ref(),
+                    &shared.emitter,
+                    &records,
+                    shared.batch,
+                )
+                .await;
                 report_poison(&shared.consumer, &outcome);
                 BatchMetrics {
                     consumer: &shared.consumer,

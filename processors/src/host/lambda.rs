@@ -9,20 +9,21 @@
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
-use crate::batch::{BatchConfig, RecordHandler, process_batch, report_poison};
+use crate::batch::{BatchConfig, Emitter, RecordHandler, process_batch, report_poison};
 use crate::metrics::BatchMetrics;
 use crate::record::StreamRecord;
 
 /// Runs `handler` over one Lambda invocation's records.
-pub async fn handle_kinesis_event<H: RecordHandler>(
+pub async fn handle_kinesis_event<H: RecordHandler, E: Emitter>(
     consumer: &str,
     handler: &H,
+    emitter: &E,
     config: BatchConfig,
     event: KinesisEvent,
 ) -> KinesisEventResponse {
     let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
     let started = std::time::Instant::now();
-    let outcome = process_batch(handler, &records, config).await;
+    let outcome = process_batch(handler, emitter, &records, config).await;
     report_poison(consumer, &outcome);
     // The function's own IteratorAge metric already says how far behind it is.
     BatchMetrics {
