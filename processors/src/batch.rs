@@ -27,7 +27,8 @@ pub const MAX_CONCURRENT_KEYS_ENV: &str = "CONSUMER_MAX_CONCURRENT_KEYS";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    /// The record can never succeed (not JSON, unknown type, invalid order): set it aside.
+    /// The record can never succeed (not an envelope, a schema version it cannot read, an
+    /// invalid order): set it aside.
     #[error("poison record: {0}")]
     Poison(String),
     /// Something outside the record failed (a dependency, throttling): retry it later.
