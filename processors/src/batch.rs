@@ -18,6 +18,7 @@ use std::future::Future;
 use futures::StreamExt;
 use ingest::producer::{Entry, MAX_BATCH_ENTRIES, Producer};
 
+use crate::error_chain;
 use crate::record::StreamRecord;
 
 /// Partition keys handled at once when nothing else is configured.
@@ -314,25 +315,9 @@ async fn emit<E: Emitter>(emitter: &E, events: Vec<Entry>) -> Result<usize, Stat
         .map_err(|error| Status::Failed(error_chain(&error)))
 }
 
-/// An error and every cause under it, "outer: inner: innermost", so that logs show the root
-/// cause and not only "dispatch failure".
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = cause.source();
-    }
-    chain
-}
-
 /// Logs what a batch set aside or refused. Poison records stay in the stream for its retention
 /// period; the dead-letter store that keeps them for good is not built yet.
-pub fn report_poison(consumer: &str, outcome: &BatchOutcome) {
+pub fn report_refused(consumer: &str, outcome: &BatchOutcome) {
     for rejected in &outcome.rejected {
         tracing::info!(
             consumer,
@@ -705,14 +690,5 @@ mod tests {
             let error = BatchConfig::parse(Some(bad.into())).expect_err(bad);
             assert!(error.to_string().contains(MAX_CONCURRENT_KEYS_ENV));
         }
-    }
-
-    #[test]
-    fn an_error_chain_names_every_cause_once() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("dispatch failure")]
-        struct Outer(#[source] std::io::Error);
-        let error = Outer(std::io::Error::other("connection refused"));
-        assert_eq!(error_chain(&error), "dispatch failure: connection refused");
     }
 }

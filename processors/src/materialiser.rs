@@ -2,7 +2,8 @@
 
 use ingest::envelope::{Event, decode};
 
-use crate::batch::{Handled, RecordError, RecordHandler, error_chain};
+use crate::batch::{Handled, RecordError, RecordHandler};
+use crate::error_chain;
 use crate::record::StreamRecord;
 use crate::store::{OrderStore, StoreError};
 

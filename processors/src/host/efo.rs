@@ -20,8 +20,9 @@ use ingest::producer::Producer;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::batch::{BatchConfig, RecordHandler, error_chain, process_batch, report_poison};
+use crate::batch::{BatchConfig, RecordHandler, process_batch, report_refused};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::error_chain;
 use crate::metrics::BatchMetrics;
 use crate::record::StreamRecord;
 
@@ -322,7 +323,7 @@ async fn run_shard<H: RecordHandler>(
                     shared.batch,
                 )
                 .await;
-                report_poison(&shared.consumer, &outcome);
+                report_refused(&shared.consumer, &outcome);
                 BatchMetrics {
                     consumer: &shared.consumer,
                     shard_id: Some(&shard_id),

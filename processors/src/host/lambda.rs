@@ -9,7 +9,7 @@
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
-use crate::batch::{BatchConfig, Emitter, RecordHandler, process_batch, report_poison};
+use crate::batch::{BatchConfig, Emitter, RecordHandler, process_batch, report_refused};
 use crate::metrics::BatchMetrics;
 use crate::record::StreamRecord;
 
@@ -24,7 +24,7 @@ pub async fn handle_kinesis_event<H: RecordHandler, E: Emitter>(
     let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
     let started = std::time::Instant::now();
     let outcome = process_batch(handler, emitter, &records, config).await;
-    report_poison(consumer, &outcome);
+    report_refused(consumer, &outcome);
     // The function's own IteratorAge metric already says how far behind it is.
     BatchMetrics {
         consumer,

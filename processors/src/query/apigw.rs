@@ -13,6 +13,8 @@ use ingest::problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error_chain;
+
 use super::{CustomerId, Limit, OrderReader, QueryError, get_order, list_orders, parse_order_id};
 
 /// The path parameter of `GET /orders/{orderId}`.
@@ -44,7 +46,7 @@ pub async fn handle_request(
                     request_id,
                     route,
                     status = problem.status,
-                    error = %chain(&error),
+                    error = %error_chain(&error),
                     "read request failed"
                 );
             } else {
@@ -133,18 +135,6 @@ fn json_response(status: u16, content_type: &'static str, body: String) -> ApiGa
     response.headers = headers;
     response.body = Some(Body::Text(body));
     response
-}
-
-/// An error and its causes on one line, for the logs (never for the client).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
