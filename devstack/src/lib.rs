@@ -1,8 +1,9 @@
 //! The local stack: AWS-compatible engines on loopback, provisioned like the deployed pipeline.
 //!
-//! Kinesis is `ferrokinesis` (0.7.0 with the fixes in `devstack/vendor/PATCHES.md`) and DynamoDB
-//! is `dynoxide`, both embedded in this process at the exact versions pinned in the workspace
-//! `Cargo.toml`, so the stack needs nothing beyond cargo. `kinesis-mock` (Node) can be chosen
+//! Kinesis is `ferrokinesis` (0.7.0 with the fixes in `devstack/vendor/PATCHES.md`), DynamoDB
+//! is `dynoxide` and S3 is `s3s-fs` (a file-system S3 in a temporary folder), all embedded in
+//! this process at the exact versions pinned in the workspace `Cargo.toml`, so the stack needs
+//! nothing beyond cargo. `kinesis-mock` (Node) can be chosen
 //! instead, to compare the two engines.
 //! The unchanged AWS SDK clients talk to them; only the endpoint differs. Ports default to free
 //! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
@@ -60,6 +61,8 @@ pub struct StackOptions {
     pub kinesis_port: u16,
     /// Loopback port of DynamoDB; 0 picks a free one.
     pub dynamodb_port: u16,
+    /// Loopback port of S3; 0 picks a free one.
+    pub s3_port: u16,
     pub shards: i32,
     pub names: ResourceNames,
     /// Throttle writes per shard as AWS does (1,000 records/s, 1 MB/s), answering
@@ -105,6 +108,7 @@ impl Default for StackOptions {
         Self {
             kinesis_port: 0,
             dynamodb_port: 0,
+            s3_port: 0,
             shards: DEFAULT_SHARDS,
             names: ResourceNames::default(),
             shard_limits: false,
@@ -117,23 +121,29 @@ impl Default for StackOptions {
 pub struct LocalStack {
     pub kinesis_endpoint: String,
     pub dynamodb_endpoint: String,
+    pub s3_endpoint: String,
     pub names: ResourceNames,
     /// Key that signs customers' tokens for the local gateway; new for every stack.
     pub jwt_secret: Vec<u8>,
     stop: watch::Sender<bool>,
     /// The Kinesis engine's process, when it is one.
     kinesis_process: Option<std::process::Child>,
+    /// The S3 engine's objects; removed with the stack.
+    _s3_root: tempfile::TempDir,
 }
 
 impl LocalStack {
-    /// Starts both engines on loopback and creates the pipeline's resources: the stream with
-    /// its shards, one enhanced fan-out consumer per processor, and the DynamoDB tables.
+    /// Starts the engines on loopback and creates the pipeline's resources: the stream with
+    /// its shards, one enhanced fan-out consumer per processor, the DynamoDB tables and the
+    /// dead-letter bucket.
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let (stop, stopped) = watch::channel(false);
         let kinesis = bind(options.kinesis_port)?;
         let dynamodb = bind(options.dynamodb_port)?;
+        let s3 = bind(options.s3_port)?;
         let kinesis_endpoint = endpoint(&kinesis)?;
         let dynamodb_endpoint = endpoint(&dynamodb)?;
+        let s3_endpoint = endpoint(&s3)?;
 
         let kinesis_process = match options.kinesis_engine {
             KinesisEngine::Ferrokinesis => {
@@ -156,6 +166,15 @@ impl LocalStack {
 
         let database =
             dynoxide::Database::memory().map_err(|e| StackError::DynamoDbEngine(e.to_string()))?;
+        let s3_root = tempfile::Builder::new()
+            .prefix("devstack-s3-")
+            .tempdir()
+            .map_err(|e| StackError::Engine {
+                name: "s3",
+                cause: e.to_string(),
+            })?;
+        start_s3(s3, s3_root.path(), stopped.clone())?;
+
         let mut dynamodb_stopped = stopped;
         spawn_engine("dynamodb", ENGINE_WORKERS, move || async move {
             let listener = TcpListener::from_std(dynamodb)?;
@@ -171,10 +190,12 @@ impl LocalStack {
         let stack = Self {
             kinesis_endpoint,
             dynamodb_endpoint,
+            s3_endpoint,
             names: options.names.clone(),
             jwt_secret,
             stop,
             kinesis_process,
+            _s3_root: s3_root,
         };
         stack.wait_until_answering().await?;
         stack.provision(options.shards).await?;
@@ -187,7 +208,7 @@ impl LocalStack {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(Region::new(REGION))
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                Credentials::for_tests(),
+                Credentials::new("local", "local", None, None, "devstack"),
             ))
             .build()
     }
@@ -206,6 +227,14 @@ impl LocalStack {
         aws_sdk_dynamodb::Client::from_conf(config)
     }
 
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config())
+            .endpoint_url(&self.s3_endpoint)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// The environment a pipeline binary needs to use this stack through the SDK's own
     /// configuration (service endpoints, region, credentials) and the shared names.
     pub fn env(&self) -> Vec<(String, String)> {
@@ -218,6 +247,7 @@ impl LocalStack {
                 "AWS_ENDPOINT_URL_DYNAMODB".into(),
                 self.dynamodb_endpoint.clone(),
             ),
+            ("AWS_ENDPOINT_URL_S3".into(), self.s3_endpoint.clone()),
             ("AWS_REGION".into(), REGION.into()),
             ("AWS_ACCESS_KEY_ID".into(), "local".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
@@ -257,6 +287,11 @@ impl LocalStack {
         wait_for("DynamoDB", || async {
             dynamodb.list_tables().send().await.ok().map(drop)
         })
+        .await?;
+        let s3 = self.s3();
+        wait_for("S3", || async {
+            s3.list_buckets().send().await.ok().map(drop)
+        })
         .await
     }
 
@@ -272,6 +307,19 @@ impl LocalStack {
             .await
             .map_err(|e| {
                 provision_error(format!("CreateTable {}", self.names.checkpoints_table), e)
+            })?;
+        processors::failures::create_failures_table(&dynamodb, &self.names.failures_table)
+            .await
+            .map_err(|e| {
+                provision_error(format!("CreateTable {}", self.names.failures_table), e)
+            })?;
+        self.s3()
+            .create_bucket()
+            .bucket(&self.names.dead_letter_bucket)
+            .send()
+            .await
+            .map_err(|e| {
+                provision_error(format!("CreateBucket {}", self.names.dead_letter_bucket), e)
             })?;
         Ok(())
     }
@@ -386,6 +434,36 @@ fn start_ferrokinesis(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
+    })
+}
+
+/// Serves S3 from files under `root`, accepting the stack's throwaway credentials only.
+fn start_s3(
+    listener: std::net::TcpListener,
+    root: &Path,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), StackError> {
+    let engine_error = |cause: String| StackError::Engine { name: "s3", cause };
+    let fs = s3s_fs::FileSystem::new(root).map_err(|e| engine_error(format!("{e:?}")))?;
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single("local", "local"));
+    let service = builder.build();
+    spawn_engine("s3", 1, move || async move {
+        let listener = TcpListener::from_std(listener)?;
+        let http =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        loop {
+            let (socket, _) = tokio::select! {
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                accepted = listener.accept() => accepted?,
+            };
+            let connection = http
+                .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
     })
 }
 

@@ -1,8 +1,9 @@
 //! Resource names: the one naming source shared by the gateway, the consumers, the local stack,
 //! the demo and the tests. Deployed functions get the same variables from the Pulumi program.
 //!
-//! Endpoints are not configured here: the AWS SDK reads `AWS_ENDPOINT_URL_KINESIS` and
-//! `AWS_ENDPOINT_URL_DYNAMODB` itself, so pointing a binary at the local stack changes only its
+//! Endpoints are not configured here: the AWS SDK reads `AWS_ENDPOINT_URL_KINESIS`,
+//! `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_S3` itself, so pointing a binary at the
+//! local stack changes only its
 //! environment, never its code.
 
 /// Environment variable naming the orders stream.
@@ -11,6 +12,10 @@ pub const STREAM_VAR: &str = "ORDERS_STREAM_NAME";
 pub const ORDERS_TABLE_VAR: &str = "ORDERS_TABLE_NAME";
 /// Environment variable naming the checkpoint table of the standalone consumers.
 pub const CHECKPOINTS_TABLE_VAR: &str = "ORDERS_CHECKPOINTS_TABLE_NAME";
+/// Environment variable naming the table of failing records' attempts (every consumer host).
+pub const FAILURES_TABLE_VAR: &str = "ORDERS_FAILURES_TABLE_NAME";
+/// Environment variable naming the bucket of dead letters.
+pub const DEAD_LETTER_BUCKET_VAR: &str = "ORDERS_DEAD_LETTER_BUCKET";
 
 /// The enhanced fan-out consumers registered on the stream, one per processor.
 pub mod consumers {
@@ -26,6 +31,8 @@ pub struct ResourceNames {
     pub stream: String,
     pub orders_table: String,
     pub checkpoints_table: String,
+    pub failures_table: String,
+    pub dead_letter_bucket: String,
 }
 
 impl Default for ResourceNames {
@@ -34,6 +41,8 @@ impl Default for ResourceNames {
             stream: "orders".to_owned(),
             orders_table: "orders".to_owned(),
             checkpoints_table: "orders-checkpoints".to_owned(),
+            failures_table: "orders-consumer-failures".to_owned(),
+            dead_letter_bucket: "orders-dead-letters".to_owned(),
         }
     }
 }
@@ -47,15 +56,19 @@ impl ResourceNames {
             stream: var(STREAM_VAR, defaults.stream),
             orders_table: var(ORDERS_TABLE_VAR, defaults.orders_table),
             checkpoints_table: var(CHECKPOINTS_TABLE_VAR, defaults.checkpoints_table),
+            failures_table: var(FAILURES_TABLE_VAR, defaults.failures_table),
+            dead_letter_bucket: var(DEAD_LETTER_BUCKET_VAR, defaults.dead_letter_bucket),
         }
     }
 
     /// The names as environment variables, for starting a binary that reads [`Self::from_env`].
-    pub fn to_env(&self) -> [(&'static str, String); 3] {
+    pub fn to_env(&self) -> [(&'static str, String); 5] {
         [
             (STREAM_VAR, self.stream.clone()),
             (ORDERS_TABLE_VAR, self.orders_table.clone()),
             (CHECKPOINTS_TABLE_VAR, self.checkpoints_table.clone()),
+            (FAILURES_TABLE_VAR, self.failures_table.clone()),
+            (DEAD_LETTER_BUCKET_VAR, self.dead_letter_bucket.clone()),
         ]
     }
 }

@@ -14,8 +14,10 @@ use ingest::envelope::Envelope;
 use ingest::order::OrderRequest;
 use ingest::producer::Entry;
 use processors::batch::{
-    BatchConfig, EmitError, Emitter, Handled, RecordError, RecordHandler, process_batch,
+    BatchConfig, EmitError, Emitter, Engine, Handled, RecordError, RecordHandler,
 };
+use processors::dead_letter::MemoryDeadLetters;
+use processors::failures::MemoryFailureLog;
 use processors::record::StreamRecord;
 use uuid::Uuid;
 
@@ -39,7 +41,8 @@ fn batch(count: usize, customers: usize) -> Vec<StreamRecord> {
                 shard_id: "shardId-000000000000".into(),
                 sequence_number: format!("{:056}", i),
                 partition_key: customer,
-                data: envelope.to_bytes(),
+                data: envelope.to_bytes().into(),
+                arrived_at: time::OffsetDateTime::now_utc(),
             }
         })
         .collect()
@@ -72,6 +75,22 @@ impl RecordHandler for Downstream {
     }
 }
 
+/// `handler` in the engine, with nothing behind it: the handlers here never fail or emit.
+fn engine<H: RecordHandler>(
+    handler: H,
+    config: BatchConfig,
+) -> Engine<H, Nowhere, MemoryDeadLetters, MemoryFailureLog> {
+    Engine {
+        consumer: "bench".into(),
+        stream: "orders".into(),
+        handler,
+        emitter: Nowhere,
+        dead_letters: MemoryDeadLetters::default(),
+        failures: MemoryFailureLog::default(),
+        config,
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -84,15 +103,11 @@ fn main() {
         .expect("runtime");
 
     let records = batch(10_000, 2_000);
+    let noop = engine(Noop, BatchConfig::default());
     let mut rates = Vec::new();
     for _ in 0..11 {
         let started = Instant::now();
-        let outcome = runtime.block_on(process_batch(
-            &Noop,
-            &Nowhere,
-            &records,
-            BatchConfig::default(),
-        ));
+        let outcome = runtime.block_on(noop.process_batch(&records));
         let seconds = started.elapsed().as_secs_f64();
         assert_eq!(outcome.handled, records.len());
         rates.push(records.len() as f64 / seconds);
@@ -103,15 +118,16 @@ fn main() {
     );
 
     let records = batch(1_000, 200);
-    let downstream = Downstream(Duration::from_millis(5));
     let timed = |config: BatchConfig| {
+        let downstream = engine(Downstream(Duration::from_millis(5)), config);
         let started = Instant::now();
-        let outcome = runtime.block_on(process_batch(&downstream, &Nowhere, &records, config));
+        let outcome = runtime.block_on(downstream.process_batch(&records));
         assert_eq!(outcome.handled, records.len());
         started.elapsed().as_secs_f64()
     };
     let sequential = timed(BatchConfig {
         max_concurrent_keys: 1,
+        ..Default::default()
     });
     let concurrent = timed(BatchConfig::default());
     println!(

@@ -98,7 +98,8 @@ mod tests {
             shard_id: "s".into(),
             sequence_number: "1".into(),
             partition_key: "c".into(),
-            data,
+            data: data.into(),
+            arrived_at: time::OffsetDateTime::now_utc(),
         }
     }
 

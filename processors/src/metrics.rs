@@ -41,7 +41,12 @@ impl BatchMetrics<'_> {
             ("Skipped", "Count", json!(self.outcome.skipped)),
             ("Rejected", "Count", json!(self.outcome.rejected.len())),
             ("Emitted", "Count", json!(self.outcome.emitted)),
-            ("Poison", "Count", json!(self.outcome.poison.len())),
+            ("Poison", "Count", json!(self.outcome.poison())),
+            (
+                "DeadLettered",
+                "Count",
+                json!(self.outcome.dead_lettered.len()),
+            ),
             ("Retried", "Count", json!(self.outcome.retried)),
             ("BatchDuration", "Milliseconds", json!(self.duration_ms)),
         ];
@@ -79,18 +84,24 @@ impl BatchMetrics<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{PoisonRecord, RetryFrom};
+    use crate::batch::{DeadLetteredRecord, RetryFrom};
+    use crate::dead_letter::GaveUp;
 
     #[test]
     fn a_line_declares_every_metric_it_carries_under_the_namespace() {
         let outcome = BatchOutcome {
             handled: 7,
             skipped: 1,
-            poison: vec![PoisonRecord {
-                shard_id: "shardId-000000000001".into(),
-                sequence_number: "5".into(),
-                reason: "bad".into(),
-            }],
+            dead_lettered: [GaveUp::Poison, GaveUp::AttemptLimit]
+                .into_iter()
+                .map(|gave_up| DeadLetteredRecord {
+                    shard_id: "shardId-000000000001".into(),
+                    sequence_number: "5".into(),
+                    gave_up,
+                    reason: "bad".into(),
+                    key: "dead-letters/x.json".into(),
+                })
+                .collect(),
             retried: 2,
             rejected: vec![],
             emitted: 3,
@@ -132,7 +143,10 @@ mod tests {
             (&line["Records"], &line["Handled"], &line["Skipped"]),
             (&json!(11), &json!(7), &json!(1))
         );
-        assert_eq!((&line["Poison"], &line["Retried"]), (&json!(1), &json!(2)));
+        assert_eq!(
+            (&line["Poison"], &line["DeadLettered"], &line["Retried"]),
+            (&json!(1), &json!(2), &json!(2))
+        );
         assert_eq!(
             (&line["Rejected"], &line["Emitted"]),
             (&json!(0), &json!(3))

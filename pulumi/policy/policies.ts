@@ -1,9 +1,62 @@
-// The security rules every stack must pass, as a Pulumi policy pack. Kept apart from
-// policy/index.ts (which serves the pack) so that tests can import and exercise them.
+// The security rules every stack must pass, and the alarms every consumer must have, as a
+// Pulumi policy pack. Kept apart from policy/index.ts (which serves the pack) so that tests can
+// import and exercise them.
 import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { Policies, PolicyResource, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import * as pulumi from "@pulumi/pulumi";
 
-export const policies: ResourceValidationPolicy[] = [
+import { eventSources } from "../src/consumers";
+import { DEAD_LETTERED_METRIC } from "../src/monitoring";
+
+/** The resources of `resourceClass` in the stack, as their outputs. */
+function resourcesOf<T extends pulumi.Resource>(resources: PolicyResource[], resourceClass: { new (...rest: any[]): T }) {
+  return resources.flatMap((r) => {
+    const props = r.asType(resourceClass);
+    return props ? [props] : [];
+  });
+}
+
+/**
+ * Every consumer the Lambda host publishes (processors/lambda-event-sources.json) is watched:
+ * an alarm on the records it dead-letters, and one on how far its function is behind the
+ * stream. Its function is found as the one its enhanced fan-out consumer's mapping invokes;
+ * before the first deployment those ARNs are unknown, so the rule runs on `pulumi up` and on
+ * later previews (Pulumi reports it as not run on that first preview).
+ */
+export const consumersAlarmed: StackValidationPolicy = {
+  name: "consumer-dead-letter-and-behind-alarms",
+  description: "Every consumer has an alarm on its dead letters (OrdersPipeline/DeadLettered by Consumer) and on its function's IteratorAge.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const alarms = resourcesOf(args.resources, aws.cloudwatch.MetricAlarm);
+    const efos = resourcesOf(args.resources, aws.kinesis.StreamConsumer);
+    const mappings = resourcesOf(args.resources, aws.lambda.EventSourceMapping);
+    const functions = resourcesOf(args.resources, aws.lambda.Function);
+    const { namespace, metricName } = DEAD_LETTERED_METRIC;
+    for (const consumer of Object.keys(eventSources())) {
+      const deadLetters = alarms.some((a) =>
+        a.namespace === namespace && a.metricName === metricName && a.dimensions?.Consumer === consumer);
+      if (!deadLetters) {
+        reportViolation(`consumer ${consumer} has no alarm on ${namespace}/${metricName} with dimension Consumer=${consumer}`);
+      }
+      const efo = efos.find((c) => c.name === consumer);
+      const mapping = efo && mappings.find((m) => m.eventSourceArn === efo.arn);
+      const fn = mapping && functions.find((f) =>
+        f.arn === mapping.functionName || f.arn === mapping.functionArn || f.name === mapping.functionName);
+      if (!fn) {
+        reportViolation(`consumer ${consumer} has no Lambda function invoked from its enhanced fan-out consumer`);
+        continue;
+      }
+      const behind = alarms.some((a) =>
+        a.namespace === "AWS/Lambda" && a.metricName === "IteratorAge" && a.dimensions?.FunctionName === fn.name);
+      if (!behind) {
+        reportViolation(`consumer ${consumer} has no IteratorAge alarm on its function ${fn.name}`);
+      }
+    }
+  },
+};
+
+export const policies: Policies = [
   {
     name: "kinesis-stream-encrypted-with-kms",
     description: "Orders carry personal data: the stream is encrypted at rest with a KMS key.",
@@ -79,6 +132,7 @@ export const policies: ResourceValidationPolicy[] = [
       if (!topic.kmsMasterKeyId) reportViolation("the topic must set kmsMasterKeyId");
     }),
   },
+  consumersAlarmed,
 ];
 
 /** Actions that read or write the pipeline's data. */

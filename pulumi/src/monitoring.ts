@@ -26,7 +26,18 @@ export interface Monitoring {
 }
 
 /** The custom metric of throttled API requests, counted from the access log. */
+/** Where Lambda's on-failure destination writes failed batches in the dead-letter bucket. */
+export const LAMBDA_ON_FAILURE_PREFIX = "aws/lambda/";
+
 export const API_THROTTLED_METRIC = { namespace: "OrdersPipeline", metricName: "ApiThrottled" };
+
+/** Each consumer's count of records it dead-lettered, per batch, with dimension Consumer (EMF). */
+export const DEAD_LETTERED_METRIC = { namespace: "OrdersPipeline", metricName: "DeadLettered" };
+
+/** How an operator lists a consumer's dead letters (docs/consumers.md). */
+export function redriveListCommand(consumer: string): string {
+  return `cargo run --release -p processors --bin redrive -- list --consumer ${consumer}`;
+}
 
 export function createMonitoring(ctx: Context, r: MonitoringResources): Monitoring {
   const topic = new aws.sns.Topic(ctx.name("alarms"), {
@@ -61,10 +72,12 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
   if (ctx.config.alarmEmail) {
     new aws.sns.TopicSubscription(ctx.name("alarms-email"), { topic: topic.arn, protocol: "email", endpoint: ctx.config.alarmEmail });
   }
-  // Any dead letter: Lambda writes a failed batch, with its payload, to this bucket.
+  // A batch Lambda's on-failure destination wrote (past the mapping's own limits, the backstop
+  // behind the engine's). The consumers' own dead letters, one object per record under
+  // dead-letters/, are alarmed on through their DeadLettered metric instead of one message each.
   new aws.s3.BucketNotification(ctx.name("dead-letters"), {
     bucket: r.deadLetters.id,
-    topics: [{ topicArn: topic.arn, events: ["s3:ObjectCreated:*"] }],
+    topics: [{ topicArn: topic.arn, events: ["s3:ObjectCreated:*"], filterPrefix: LAMBDA_ON_FAILURE_PREFIX }],
   });
 
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
@@ -109,13 +122,14 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
     });
-    // The consumer's own count of poison records, from the EMF line it prints per batch
-    // (processors/src/metrics.rs). A poison record is set aside and logged at ERROR; it stays
-    // only for the stream's retention, so someone must look at it.
-    alarm(`${consumer.name}-poison`, {
-      alarmDescription: `${consumer.name} set aside a poison record: see its "poison record set aside" log lines`,
-      namespace: API_THROTTLED_METRIC.namespace,
-      metricName: "Poison",
+    // The consumer's own count of records it wrote to the dead-letter bucket (poison, or past
+    // the engine's attempt or age limit), from the EMF line it prints per batch
+    // (processors/src/metrics.rs). Nothing retries a dead letter until an operator redrives it.
+    alarm(`${consumer.name}-dead-letters`, {
+      alarmDescription: `${consumer.name} dead-lettered records: list them with ` +
+        `\`${redriveListCommand(consumer.name)}\` (see docs/consumers.md)`,
+      namespace: DEAD_LETTERED_METRIC.namespace,
+      metricName: DEAD_LETTERED_METRIC.metricName,
       dimensions: { Consumer: consumer.name },
       statistic: "Sum",
       period: 300,

@@ -14,10 +14,16 @@ import { Monitoring, createMonitoring } from "./monitoring";
 /** The orders table's index listing a customer's orders by time (ingest::config). */
 export const ORDERS_BY_CUSTOMER_INDEX = "byCustomer";
 
+/** The failures table's key and TTL attribute, as the consumer engine writes them (processors). */
+export const FAILURES_HASH_KEY = "consumer";
+export const FAILURES_RANGE_KEY = "record";
+export const FAILURES_TTL_ATTRIBUTE = "expiresAt";
+
 export interface Pipeline {
   key: aws.kms.Key;
   stream: aws.kinesis.Stream;
   ordersTable: aws.dynamodb.Table;
+  failuresTable: aws.dynamodb.Table;
   deadLetters: aws.s3.Bucket;
   consumers: Consumer[];
   api: Api;
@@ -90,13 +96,35 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     tags: ctx.tags,
   }, { protect: config.production });
 
-  // Failed batches, payload and all, from every consumer's event source mapping.
+  // Each consumer's count of attempts at a failing record (processors' durable failure
+  // tracking), one item per (consumer, record), deleted by TTL once it has expired.
+  // Named as the local stack names it (ingest::config::ResourceNames).
+  const failuresTable = new aws.dynamodb.Table(ctx.name("failures-table"), {
+    name: ctx.name("consumer-failures"),
+    billingMode: "PAY_PER_REQUEST",
+    hashKey: FAILURES_HASH_KEY,
+    rangeKey: FAILURES_RANGE_KEY,
+    attributes: [
+      { name: FAILURES_HASH_KEY, type: "S" },
+      { name: FAILURES_RANGE_KEY, type: "S" },
+    ],
+    ttl: { attributeName: FAILURES_TTL_ATTRIBUTE, enabled: true },
+    pointInTimeRecovery: { enabled: true },
+    serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+    deletionProtectionEnabled: config.production,
+    tags: ctx.tags,
+  }, { protect: config.production });
+
+  // Dead letters: records the consumers set aside (poison, or past the engine's attempt or age
+  // limit), each as a JSON object under dead-letters/<consumer>/, and failed batches, payload
+  // and all, from every consumer's event source mapping.
   const deadLetters = privateBucket(ctx, "dead-letters", key);
 
   const consumers = createConsumers(ctx, {
     stream,
     key,
     deadLetters,
+    failuresTable,
     grants: {
       "orders-materialiser": [{ actions: ["dynamodb:PutItem"], resources: [ordersTable.arn] }],
     },
@@ -106,5 +134,5 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   const archive = createArchive(ctx, stream, key);
   const monitoring = createMonitoring(ctx, { key, stream, ordersTable, consumers, api, archive, deadLetters });
 
-  return { key, stream, ordersTable, deadLetters, consumers, api, archive, monitoring };
+  return { key, stream, ordersTable, failuresTable, deadLetters, consumers, api, archive, monitoring };
 }

@@ -7,7 +7,8 @@ import { ACCOUNT, Recorded, ofType, one, recorded, settle, testConfig, value } f
 import { ACCESS_LOG_FORMAT } from "../src/api";
 import { firehosePrefix, projectionTemplate } from "../src/archive";
 import { validate } from "../src/config";
-import { eventSources } from "../src/consumers";
+import { DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, eventSources } from "../src/consumers";
+import { redriveListCommand } from "../src/monitoring";
 import { createPipeline, ORDERS_BY_CUSTOMER_INDEX, Pipeline } from "../src/pipeline";
 import { DATA_ACTION } from "../policy/policies";
 
@@ -61,7 +62,8 @@ describe("stream and tables", () => {
 
   test("the orders table matches the local one: key, keys-only index, on-demand, PITR, KMS", async () => {
     const pipeline = await build();
-    const [table] = ofType("aws:dynamodb/table:Table");
+    const table = one("aws:dynamodb/table:Table", "orders-orders-table");
+    assert.equal(table.inputs.name, "orders");
     assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
     assert.equal(table.inputs.hashKey, "orderId");
     assert.deepEqual(table.inputs.globalSecondaryIndexes, [
@@ -72,9 +74,36 @@ describe("stream and tables", () => {
     assert.equal(table.inputs.deletionProtectionEnabled, false);
   });
 
-  test("production stacks protect the table, the user pool and the buckets from deletion", async () => {
+  test("the failures table: (consumer, record) key, TTL on expiresAt, on-demand, PITR, KMS", async () => {
+    const pipeline = await build();
+    assert.equal(ofType("aws:dynamodb/table:Table").length, 2);
+    const table = one("aws:dynamodb/table:Table", "orders-failures-table");
+    // The local stack's name for it (ingest::config::ResourceNames), under the stack's prefix.
+    assert.equal(table.inputs.name, "orders-consumer-failures");
+    assert.equal(await value(pipeline.failuresTable.name), "orders-consumer-failures");
+    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+    assert.equal(table.inputs.hashKey, "consumer");
+    assert.equal(table.inputs.rangeKey, "record");
+    // Only key attributes are declared: attempts, firstFailedAt and expiresAt are plain attributes.
+    assert.deepEqual(table.inputs.attributes, [{ name: "consumer", type: "S" }, { name: "record", type: "S" }]);
+    assert.equal(table.inputs.globalSecondaryIndexes, undefined);
+    assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
+    assert.equal(table.inputs.deletionProtectionEnabled, false);
+    assert.equal(table.inputs.tags.project, "orders-pipeline");
+  });
+
+  test("the failures table is named under the stack's prefix", async () => {
+    await build({ prefix: "staging" });
+    assert.equal(one("aws:dynamodb/table:Table", "staging-failures-table").inputs.name, "staging-consumer-failures");
+  });
+
+  test("production stacks protect the tables, the user pool and the buckets from deletion", async () => {
     await build({ production: true });
-    assert.equal(ofType("aws:dynamodb/table:Table")[0].inputs.deletionProtectionEnabled, true);
+    const tables = ofType("aws:dynamodb/table:Table");
+    assert.equal(tables.length, 2);
+    for (const table of tables) assert.equal(table.inputs.deletionProtectionEnabled, true, table.name);
     assert.equal(ofType("aws:cognito/userPool:UserPool")[0].inputs.deletionProtection, "ACTIVE");
     for (const bucket of ofType("aws:s3/bucket:Bucket")) assert.equal(bucket.inputs.forceDestroy, false);
   });
@@ -133,6 +162,29 @@ describe("consumers", () => {
     }
   });
 
+  test("each consumer is told the failures table and the dead-letter bucket; the query Lambda is not", async () => {
+    const pipeline = await build();
+    const table = await value(pipeline.failuresTable.name);
+    const bucket = await value(pipeline.deadLetters.bucket);
+    assert.equal(FAILURES_TABLE_VAR, "ORDERS_FAILURES_TABLE_NAME");
+    assert.equal(DEAD_LETTER_BUCKET_VAR, "ORDERS_DEAD_LETTER_BUCKET");
+    assert.equal(pipeline.consumers.length, Object.keys(eventSources()).length);
+    for (const consumer of pipeline.consumers) {
+      const fn = one("aws:lambda/function:Function", await value(consumer.lambda.fn.name));
+      const variables = fn.inputs.environment.variables;
+      assert.equal(variables.ORDERS_FAILURES_TABLE_NAME, table, consumer.name);
+      assert.equal(variables.ORDERS_DEAD_LETTER_BUCKET, bucket, consumer.name);
+      // The bucket's name, not its ARN or id: the SDK's PutObject takes the name.
+      assert.ok(!bucket.startsWith("arn:"));
+      // What it had before is still there.
+      assert.equal(variables.ORDERS_STREAM_NAME, await value(pipeline.stream.name), consumer.name);
+      assert.equal(variables.ORDERS_TABLE_NAME, await value(pipeline.ordersTable.name), consumer.name);
+    }
+    const query = one("aws:lambda/function:Function", "orders-query").inputs.environment.variables;
+    assert.equal(query.ORDERS_FAILURES_TABLE_NAME, undefined);
+    assert.equal(query.ORDERS_DEAD_LETTER_BUCKET, undefined);
+  });
+
   test("a Lambda that has not been packaged is a clear error naming the build command", () => {
     assert.throws(
       () => createPipeline(testConfig({ lambdaPackageDir: "/nonexistent" })),
@@ -176,6 +228,8 @@ describe("least privilege", () => {
     assert.equal(materialiser.get("dynamodb:Query"), undefined);
     assert.deepEqual(materialiser.get("kinesis:SubscribeToShard"), [await value(pipeline.consumers[0].efo.arn)]);
     assert.deepEqual(materialiser.get("s3:PutObject"), [`${await value(pipeline.deadLetters.arn)}/*`]);
+    assert.deepEqual(materialiser.get("kms:Decrypt"), [key]);
+    assert.deepEqual(materialiser.get("kms:GenerateDataKey"), [key]);
 
     const query = grants("orders-query");
     assert.deepEqual(query.get("dynamodb:GetItem"), [table]);
@@ -194,6 +248,27 @@ describe("least privilege", () => {
       `${await value(pipeline.archive.bucket.arn)}/errors/*`,
     ]);
     assert.equal(archive.get("kinesis:PutRecord"), undefined);
+  });
+
+  test("every consumer may only UpdateItem on the failures table, and no other role reaches it", async () => {
+    const pipeline = await build();
+    const policies = rolePolicies();
+    const failures = await value(pipeline.failuresTable.arn);
+    assert.notEqual(failures, await value(pipeline.ordersTable.arn));
+    const consumerRoles = await Promise.all(pipeline.consumers.map((c) => value(c.lambda.role.name)));
+    assert.equal(consumerRoles.length, Object.keys(eventSources()).length);
+    for (const [role, statements] of policies) {
+      const onFailures = statements.filter((s) => s.Resource.includes(failures));
+      if (consumerRoles.includes(role)) {
+        // One statement, one action, exactly that table (not its indexes, not '*').
+        assert.deepEqual(onFailures, [{ Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [failures] }], role);
+        const updateItem = statements.filter((s) => s.Action.includes("dynamodb:UpdateItem"));
+        assert.deepEqual(updateItem.flatMap((s) => s.Resource), [failures], role);
+      } else {
+        assert.deepEqual(onFailures, [], role);
+        assert.ok(!statements.some((s) => s.Resource.some((r) => r.startsWith(`${failures}/`))), role);
+      }
+    }
   });
 
   test("every role can be assumed by its one service only; Firehose's only for this account", async () => {
@@ -223,7 +298,9 @@ describe("encryption and exposure", () => {
     const pipeline = await build();
     const key = await value(pipeline.key.arn);
     assert.equal(ofType("aws:kinesis/stream:Stream")[0].inputs.kmsKeyId, key);
-    assert.equal(ofType("aws:dynamodb/table:Table")[0].inputs.serverSideEncryption.kmsKeyArn, key);
+    const tables = ofType("aws:dynamodb/table:Table");
+    assert.equal(tables.length, 2);
+    for (const table of tables) assert.equal(table.inputs.serverSideEncryption.kmsKeyArn, key, table.name);
     assert.equal(ofType("aws:sns/topic:Topic")[0].inputs.kmsMasterKeyId, key);
     assert.equal(ofType("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0].inputs.extendedS3Configuration.kmsKeyArn, key);
     const athena = ofType("aws:athena/workgroup:Workgroup")[0].inputs.configuration.resultConfiguration.encryptionConfiguration;
@@ -382,12 +459,8 @@ describe("monitoring", () => {
     assert.deepEqual(behind.dimensions, { FunctionName: materialiser });
     assert.ok(!behind.dimensions.FunctionName.startsWith("arn:"));
     assert.deepEqual(alarm("orders-orders-materialiser-errors").dimensions, { FunctionName: materialiser });
-    // Poison records, counted by the consumer's EMF metrics line under its consumer name.
-    const poison = alarm("orders-orders-materialiser-poison");
-    assert.equal(poison.namespace, "OrdersPipeline");
-    assert.equal(poison.metricName, "Poison");
-    assert.deepEqual(poison.dimensions, { Consumer: "orders-materialiser" });
-    assert.equal(poison.threshold, 0);
+    // Dead letters, counted by the consumer's EMF metrics line under its consumer name.
+    assert.deepEqual(alarm("orders-orders-materialiser-dead-letters").dimensions, { Consumer: "orders-materialiser" });
     assert.deepEqual(alarm("orders-query-throttles").dimensions, { FunctionName: await value(pipeline.api.query.fn.name) });
 
     const api = { ApiName: await value(pipeline.api.restApi.name), Stage: "v1" };
@@ -398,10 +471,41 @@ describe("monitoring", () => {
     assert.deepEqual(alarm("orders-archive-stale").dimensions, { DeliveryStreamName: await value(pipeline.archive.firehose.name) });
 
     const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
-    // Per consumer: behind, poison, errors, throttles; query: errors, throttles; API 5xx and 429;
-    // archive.
+    // Per consumer: behind, dead letters, errors, throttles; query: errors, throttles; API 5xx
+    // and 429; archive.
     assert.equal(alarms.length, 4 * pipeline.consumers.length + 5);
+    assert.equal(alarms.length, 9);
+    assert.ok(!alarms.some((a) => a.inputs.metricName === "Poison"), "the poison alarm is replaced by the dead-letter one");
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [topic], a.name);
+  });
+
+  test("each consumer's dead letters raise an alarm that says how to list them", async () => {
+    const pipeline = await build();
+    const topic = await value(pipeline.monitoring.topic.arn);
+    assert.deepEqual(pipeline.consumers.map((c) => c.name), Object.keys(eventSources()));
+    for (const consumer of pipeline.consumers) {
+      const deadLetters = alarm(`orders-${consumer.name}-dead-letters`);
+      assert.equal(deadLetters.name, `orders-${consumer.name}-dead-letters`);
+      assert.equal(deadLetters.namespace, "OrdersPipeline");
+      assert.equal(deadLetters.metricName, "DeadLettered");
+      assert.deepEqual(deadLetters.dimensions, { Consumer: consumer.name });
+      assert.equal(deadLetters.statistic, "Sum");
+      assert.equal(deadLetters.period, 300);
+      assert.equal(deadLetters.evaluationPeriods, 1);
+      assert.equal(deadLetters.threshold, 0);
+      assert.equal(deadLetters.comparisonOperator, "GreaterThanThreshold");
+      assert.equal(deadLetters.treatMissingData, "notBreaching");
+      assert.deepEqual(deadLetters.alarmActions, [topic]);
+      assert.deepEqual(deadLetters.okActions, [topic]);
+      const command = `cargo run --release -p processors --bin redrive -- list --consumer ${consumer.name}`;
+      assert.equal(redriveListCommand(consumer.name), command);
+      assert.ok(deadLetters.alarmDescription.includes(command), deadLetters.alarmDescription);
+      assert.ok(deadLetters.alarmDescription.includes("docs/consumers.md"));
+      assert.ok(deadLetters.alarmDescription.length <= 1024);
+      assert.equal(ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.name === `orders-${consumer.name}-poison`).length, 0);
+      // The IteratorAge alarm stays.
+      assert.equal(alarm(`orders-${consumer.name}-behind`).metricName, "IteratorAge");
+    }
   });
 
   test("the 429 rate is counted from the access log the stage writes", async () => {
@@ -414,11 +518,13 @@ describe("monitoring", () => {
     assert.equal(throttled.metric.namespace, filter.inputs.metricTransformation.namespace);
   });
 
-  test("a dead letter landing is announced on the alarm topic, which only CloudWatch and that bucket may publish to", async () => {
+  test("a failed batch from Lambda's on-failure destination is announced on the alarm topic, which only CloudWatch and that bucket may publish to", async () => {
     const pipeline = await build();
     const [notification] = ofType("aws:s3/bucketNotification:BucketNotification");
     assert.equal(notification.inputs.bucket, await value(pipeline.deadLetters.id));
     assert.equal(notification.inputs.topics[0].topicArn, await value(pipeline.monitoring.topic.arn));
+    // The consumers' own letters (one per record) are alarmed on by metric, not one message each.
+    assert.equal(notification.inputs.topics[0].filterPrefix, "aws/lambda/");
     const [policy] = ofType("aws:sns/topicPolicy:TopicPolicy");
     const statements = JSON.parse(policy.inputs.policy).Statement;
     assert.deepEqual(statements.map((s: any) => s.Principal.Service), ["cloudwatch.amazonaws.com", "s3.amazonaws.com"]);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { beforeEach, test } from "node:test";
+import { beforeEach, describe, test } from "node:test";
 
-import { ResourceValidationArgs } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 
-import { recorded, settle, testConfig } from "./mocks";
+import { Recorded, recorded, settle, testConfig } from "./mocks";
+import { eventSources } from "../src/consumers";
 import { createPipeline } from "../src/pipeline";
-import { policies } from "../policy/policies";
+import { consumersAlarmed, policies } from "../policy/policies";
 
 beforeEach(() => {
   recorded.length = 0;
@@ -23,6 +24,7 @@ async function violations(type: string, props: Record<string, any>): Promise<str
     isType: (resourceClass: { __pulumiType?: string }) => resourceClass.__pulumiType === type,
   } as unknown as ResourceValidationArgs;
   for (const policy of policies) {
+    if (!("validateResource" in policy)) continue;
     const validators = [policy.validateResource ?? []].flat();
     for (const validate of validators) {
       // validateResourceOfType tags its validator with the type it applies to.
@@ -33,13 +35,112 @@ async function violations(type: string, props: Record<string, any>): Promise<str
   return found;
 }
 
-test("every resource of the pipeline passes the security policies", async () => {
+/** The stack as a stack policy sees it: every resource with its outputs (the mocks' state). */
+function stackOf(resources: Recorded[]): PolicyResource[] {
+  return resources.map((r) => {
+    const isType = (resourceClass: { __pulumiType?: string }) => resourceClass.__pulumiType === r.type;
+    return {
+      type: r.type,
+      props: r.state,
+      urn: `urn:pulumi:test::orders-pipeline::${r.type}::${r.name}`,
+      name: r.name,
+      opts: {},
+      dependencies: [],
+      propertyDependencies: {},
+      isType,
+      asType: (resourceClass: { __pulumiType?: string }) => (isType(resourceClass) ? r.state : undefined),
+    } as unknown as PolicyResource;
+  });
+}
+
+/** Runs every stack policy on `resources`, as the engine does after an update; returns the violations. */
+async function stackViolations(resources: Recorded[]): Promise<string[]> {
+  const found: string[] = [];
+  const args = { resources: stackOf(resources), stackTags: new Map(), getConfig: () => ({}) } as unknown as StackValidationArgs;
+  for (const policy of policies) {
+    if (!("validateStack" in policy)) continue;
+    await policy.validateStack(args, (message: string) => found.push(`${policy.name}: ${message}`));
+  }
+  return found;
+}
+
+const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+
+test("every resource of the pipeline passes the security policies, and the stack passes the stack policies", async () => {
   createPipeline(testConfig());
   await settle();
   assert.ok(recorded.length >= 50);
   for (const resource of recorded) {
     assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
   }
+  assert.ok(policies.includes(consumersAlarmed));
+  assert.deepEqual(await stackViolations(recorded), []);
+});
+
+test("the new failures table passes the table policy: customer key and point-in-time recovery", async () => {
+  createPipeline(testConfig());
+  await settle();
+  const tables = recorded.filter((r) => r.type === "aws:dynamodb/table:Table");
+  assert.deepEqual(tables.map((t) => t.name), ["orders-orders-table", "orders-failures-table"]);
+  for (const table of tables) {
+    assert.deepEqual(await violations(table.type, table.inputs), [], table.name);
+  }
+});
+
+describe("every consumer has a dead-letter alarm and an IteratorAge alarm", () => {
+  const consumers = Object.keys(eventSources());
+
+  async function pipelineWithout(drop: (alarm: Recorded) => boolean): Promise<string[]> {
+    createPipeline(testConfig());
+    await settle();
+    const kept = recorded.filter((r) => !(r.type === ALARM && drop(r)));
+    assert.equal(kept.length, recorded.length - consumers.length, "one alarm dropped per consumer");
+    return stackViolations(kept);
+  }
+
+  test("a consumer without its dead-letter alarm is refused", async () => {
+    const found = await pipelineWithout((a) => a.inputs.metricName === "DeadLettered");
+    assert.deepEqual(found, consumers.map((c) =>
+      `consumer-dead-letter-and-behind-alarms: consumer ${c} has no alarm on OrdersPipeline/DeadLettered with dimension Consumer=${c}`));
+  });
+
+  test("a consumer without its IteratorAge alarm is refused", async () => {
+    const found = await pipelineWithout((a) => a.inputs.metricName === "IteratorAge");
+    assert.equal(found.length, consumers.length);
+    for (const [i, c] of consumers.entries()) {
+      assert.match(found[i], new RegExp(`^consumer-dead-letter-and-behind-alarms: consumer ${c} has no IteratorAge alarm on its function `));
+    }
+  });
+
+  test("alarms on the wrong consumer or the wrong function do not count", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const query = recorded.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.name === "orders-query")!;
+    const misdirected = recorded.map((r) => {
+      if (r.type !== ALARM) return r;
+      if (r.inputs.metricName === "DeadLettered") {
+        return { ...r, state: { ...r.state, dimensions: { Consumer: "someone-else" } } };
+      }
+      if (r.inputs.metricName === "IteratorAge") {
+        return { ...r, state: { ...r.state, dimensions: { FunctionName: query.state.name } } };
+      }
+      // The Poison metric, or Errors on the function, is not what the rule asks for either.
+      return r;
+    });
+    assert.equal((await stackViolations(misdirected)).length, 2 * consumers.length);
+    const poisonOnly = recorded.map((r) => r.type === ALARM && r.inputs.metricName === "DeadLettered"
+      ? { ...r, state: { ...r.state, metricName: "Poison" } }
+      : r);
+    assert.equal((await stackViolations(poisonOnly)).length, consumers.length);
+  });
+
+  test("a consumer whose function cannot be found is refused", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const found = await stackViolations(recorded.filter((r) => r.type !== "aws:lambda/eventSourceMapping:EventSourceMapping"));
+    assert.deepEqual(found, consumers.map((c) =>
+      `consumer-dead-letter-and-behind-alarms: consumer ${c} has no Lambda function invoked from its enhanced fan-out consumer`));
+  });
 });
 
 test("an unencrypted stream is refused", async () => {

@@ -15,8 +15,11 @@ use ingest::config::consumers;
 use ingest::gateway::{Gateway, router};
 use ingest::order::OrderRequest;
 use ingest::producer::Producer;
-use processors::batch::RecordHandler;
+use processors::batch::{BatchConfig, Engine, RecordHandler};
 use processors::checkpoint::CheckpointStore;
+use processors::dead_letter::S3DeadLetters;
+use processors::failures::DynamoFailureLog;
+use processors::host::AwsEngine;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
 use processors::store::DynamoOrderStore;
@@ -126,24 +129,44 @@ impl TestPipeline {
         )))
     }
 
+    /// The engine the hosts run `handler` in, as the materialiser's consumer, on this stack's
+    /// stream, dead-letter bucket and failures table.
+    pub fn engine<H: RecordHandler>(&self, handler: H, config: BatchConfig) -> AwsEngine<H> {
+        let names = &self.stack.names;
+        Engine {
+            consumer: consumers::MATERIALISER.to_owned(),
+            stream: names.stream.clone(),
+            handler,
+            emitter: Producer::new(self.stack.kinesis(), &names.stream),
+            dead_letters: S3DeadLetters::new(self.stack.s3(), &names.dead_letter_bucket),
+            failures: DynamoFailureLog::new(self.stack.dynamodb(), &names.failures_table),
+            config,
+        }
+    }
+
     /// Runs `handler` on the standalone host, as the materialiser's consumer, in this process
     /// until the returned sender is sent `true`.
     pub fn start_host<H: RecordHandler + 'static>(&self, handler: H) -> watch::Sender<bool> {
-        let dynamodb = self.stack.dynamodb();
+        self.start_host_with(handler, BatchConfig::default())
+    }
+
+    /// [`Self::start_host`] with the engine configured by `config`.
+    pub fn start_host_with<H: RecordHandler + 'static>(
+        &self,
+        handler: H,
+        config: BatchConfig,
+    ) -> watch::Sender<bool> {
         let host = EfoHost::new(
             self.stack.kinesis(),
             CheckpointStore::new(
-                dynamodb.clone(),
+                self.stack.dynamodb(),
                 &self.stack.names.checkpoints_table,
                 consumers::MATERIALISER,
             ),
             EfoConfig {
-                stream: self.stack.names.stream.clone(),
-                consumer: consumers::MATERIALISER.to_owned(),
                 shard_discovery_interval: Duration::from_secs(1),
-                batch: processors::batch::BatchConfig::default(),
             },
-            handler,
+            self.engine(handler, config),
         );
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(async move { host.run(stopped).await.expect("materialiser runs") });

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use ingest::config::{ResourceNames, aws_config, consumers, init_tracing};
-use processors::batch::BatchConfig;
 use processors::checkpoint::CheckpointStore;
+use processors::host::aws_engine;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
 use processors::store::DynamoOrderStore;
@@ -23,12 +23,13 @@ async fn main() -> anyhow::Result<()> {
             consumers::MATERIALISER,
         ),
         EfoConfig {
-            stream: names.stream.clone(),
-            consumer: consumers::MATERIALISER.to_owned(),
             shard_discovery_interval: Duration::from_secs(10),
-            batch: BatchConfig::from_env()?,
         },
-        Materialiser::new(DynamoOrderStore::new(dynamodb, &names.orders_table)),
+        aws_engine(
+            consumers::MATERIALISER,
+            Materialiser::new(DynamoOrderStore::new(dynamodb, &names.orders_table)),
+            &config,
+        )?,
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

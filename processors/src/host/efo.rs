@@ -1,9 +1,11 @@
 //! Hosting as a standalone consumer: one `SubscribeToShard` subscription per shard through the
 //! processor's enhanced fan-out consumer, with checkpoints in DynamoDB.
 //!
-//! Each shard runs on its own task: a record batch is handled, then checkpointed, then the next
-//! one is read. A transient failure resubscribes from the last checkpoint after a backoff, so
-//! no record is skipped; the handlers are idempotent, so a record seen twice changes nothing.
+//! Each shard runs on its own task. The subscription is read into a small bounded channel by a
+//! task of its own, so the next events arrive while a batch is handled and a slow handler never
+//! leaves the subscription unread; a batch is handled, then checkpointed, then the next one is
+//! taken. A transient failure resubscribes from the last checkpoint after a backoff, so no
+//! record is skipped; the handlers are idempotent, so a record seen twice changes nothing.
 //! A child shard starts only once its parents are read to their end, so one customer's events
 //! stay in order across resharding. A shard task that dies (a handler panic) is logged and
 //! started again from its checkpoint. Sharing shards between several workers (leases) comes
@@ -14,22 +16,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
+use aws_sdk_kinesis::types::{
+    ShardIteratorType, StartingPosition, SubscribeToShardEvent, SubscribeToShardEventStream,
+};
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
-use ingest::producer::Producer;
-use tokio::sync::watch;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::batch::{BatchConfig, RecordHandler, process_batch, report_refused};
+use crate::batch::{BatchSource, Emitter, Engine, RecordHandler};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::dead_letter::DeadLetters;
 use crate::error_chain;
-use crate::metrics::BatchMetrics;
+use crate::failures::FailureLog;
 use crate::record::StreamRecord;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Attempts at a batch's checkpoint before going on without it (see [`save`]).
 const CHECKPOINT_ATTEMPTS: usize = 5;
+/// Subscription events read ahead of the batch being handled. Each holds up to a few MB, and
+/// one is enough to keep the subscription read while a batch runs.
+const EVENTS_READ_AHEAD: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EfoError {
@@ -44,48 +52,47 @@ pub enum EfoError {
 
 #[derive(Clone, Debug)]
 pub struct EfoConfig {
-    pub stream: String,
-    /// The registered enhanced fan-out consumer's name, also the checkpoints' owner.
-    pub consumer: String,
     /// How often to look for new shards (after resharding).
     pub shard_discovery_interval: Duration,
-    /// How each event's records are run (per-customer concurrency).
-    pub batch: BatchConfig,
 }
 
-pub struct EfoHost<H> {
+/// Runs an [`Engine`] over every shard of its stream, through the enhanced fan-out consumer of
+/// the engine's name (also the checkpoints' owner).
+pub struct EfoHost<H, E, D, F> {
     kinesis: Client,
     checkpoints: CheckpointStore,
     config: EfoConfig,
-    handler: Arc<H>,
+    engine: Arc<Engine<H, E, D, F>>,
 }
 
 /// What every shard task shares.
-struct Shared<H> {
+struct Shared<H, E, D, F> {
     kinesis: Client,
     checkpoints: CheckpointStore,
-    consumer: String,
     consumer_arn: String,
-    handler: Arc<H>,
-    /// Puts the handler's events on the stream it reads.
-    emitter: Producer,
-    batch: BatchConfig,
+    engine: Arc<Engine<H, E, D, F>>,
     /// Shards the stream currently lists; a parent no longer listed has been trimmed.
     listed: std::sync::Mutex<HashSet<String>>,
 }
 
-impl<H: RecordHandler + 'static> EfoHost<H> {
+impl<H, E, D, F> EfoHost<H, E, D, F>
+where
+    H: RecordHandler + 'static,
+    E: Emitter + 'static,
+    D: DeadLetters + 'static,
+    F: FailureLog + 'static,
+{
     pub fn new(
         kinesis: Client,
         checkpoints: CheckpointStore,
         config: EfoConfig,
-        handler: H,
+        engine: Engine<H, E, D, F>,
     ) -> Self {
         Self {
             kinesis,
             checkpoints,
             config,
-            handler: Arc::new(handler),
+            engine: Arc::new(engine),
         }
     }
 
@@ -95,11 +102,8 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
         let shared = Arc::new(Shared {
             kinesis: self.kinesis.clone(),
             checkpoints: self.checkpoints.clone(),
-            consumer: self.config.consumer.clone(),
             consumer_arn,
-            handler: self.handler.clone(),
-            emitter: Producer::new(self.kinesis.clone(), self.config.stream.clone()),
-            batch: self.config.batch,
+            engine: self.engine.clone(),
             listed: std::sync::Mutex::new(HashSet::new()),
         });
         let mut tasks = JoinSet::new();
@@ -159,14 +163,14 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
     async fn consumer_arn(&self) -> Result<String, EfoError> {
         let discovery_error =
             |source: Box<dyn std::error::Error + Send + Sync>| EfoError::Discovery {
-                stream: self.config.stream.clone(),
-                consumer: self.config.consumer.clone(),
+                stream: self.engine.stream.clone(),
+                consumer: self.engine.consumer.clone(),
                 source,
             };
         let stream_arn = self
             .kinesis
             .describe_stream_summary()
-            .stream_name(&self.config.stream)
+            .stream_name(&self.engine.stream)
             .send()
             .await
             .map_err(|e| discovery_error(Box::new(e)))?
@@ -176,7 +180,7 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
         self.kinesis
             .describe_stream_consumer()
             .stream_arn(stream_arn)
-            .consumer_name(&self.config.consumer)
+            .consumer_name(&self.engine.consumer)
             .send()
             .await
             .map_err(|e| discovery_error(Box::new(e)))?
@@ -192,7 +196,7 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
         loop {
             let request = match &next_token {
                 Some(token) => self.kinesis.list_shards().next_token(token),
-                None => self.kinesis.list_shards().stream_name(&self.config.stream),
+                None => self.kinesis.list_shards().stream_name(&self.engine.stream),
             };
             let output = request.send().await?;
             for shard in output.shards() {
@@ -211,12 +215,18 @@ impl<H: RecordHandler + 'static> EfoHost<H> {
     }
 }
 
-async fn run_shard<H: RecordHandler>(
-    shared: Arc<Shared<H>>,
+async fn run_shard<H, E, D, F>(
+    shared: Arc<Shared<H, E, D, F>>,
     shard_id: String,
     parents: Vec<String>,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    H: RecordHandler + 'static,
+    E: Emitter + 'static,
+    D: DeadLetters + 'static,
+    F: FailureLog + 'static,
+{
+    let consumer = shared.engine.consumer.as_str();
     let mut backoff = Backoff::default();
     for parent in &parents {
         loop {
@@ -264,7 +274,7 @@ async fn run_shard<H: RecordHandler>(
     // A shard without a checkpoint starts at its oldest record (never LATEST: that skips).
     let mut position: Option<String> = checkpoint.sequence_number;
     let mut done: Option<String> = position.clone();
-    tracing::info!(consumer = shared.consumer, shard_id, after = ?position, "subscribing");
+    tracing::info!(consumer, shard_id, after = ?position, "subscribing");
 
     'subscriptions: while !*shutdown.borrow() {
         let subscription = shared
@@ -275,7 +285,7 @@ async fn run_shard<H: RecordHandler>(
             .starting_position(starting_position(position.as_deref()))
             .send()
             .await;
-        let mut events = match subscription {
+        let events = match subscription {
             Ok(output) => output.event_stream,
             Err(error) => {
                 // Includes ResourceInUseException right after a previous subscription.
@@ -286,53 +296,48 @@ async fn run_shard<H: RecordHandler>(
                 continue;
             }
         };
+        let (mut events, _reader) = read_ahead(events);
         loop {
             let next = tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return,
                 next = events.recv() => next,
             };
-            let event = match next {
-                Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event))) => event,
-                Ok(Some(_)) => continue,
+            let mut event = match next {
+                Some(Ok(event)) => event,
                 // The subscription's five minutes are over: subscribe again from where we are.
-                Ok(None) => continue 'subscriptions,
-                Err(error) => {
-                    tracing::warn!(shard_id, error = %aws_sdk_kinesis::error::DisplayErrorContext(&error), "subscription broke");
+                None => continue 'subscriptions,
+                Some(Err(error)) => {
+                    tracing::warn!(shard_id, error, "subscription broke");
                     if backoff.wait(&mut shutdown).await.is_err() {
                         return;
                     }
                     continue 'subscriptions;
                 }
             };
-            let records: Vec<StreamRecord> = event
-                .records()
-                .iter()
+            let records: Vec<StreamRecord> = std::mem::take(&mut event.records)
+                .into_iter()
                 .map(|record| StreamRecord {
                     shard_id: shard_id.clone(),
-                    sequence_number: record.sequence_number().to_owned(),
-                    partition_key: record.partition_key().unwrap_or_default().to_owned(),
-                    data: record.data().as_ref().to_vec(),
+                    arrived_at: record
+                        .approximate_arrival_timestamp
+                        .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok())
+                        .unwrap_or_else(OffsetDateTime::now_utc),
+                    sequence_number: record.sequence_number,
+                    partition_key: record.partition_key.unwrap_or_default(),
+                    data: record.data.into_inner().into(),
                 })
                 .collect();
             if !records.is_empty() {
-                let started = std::time::Instant::now();
-                let outcome = process_batch(
-                    shared.handler.as_ref(),
-                    &shared.emitter,
-                    &records,
-                    shared.batch,
-                )
-                .await;
-                report_refused(&shared.consumer, &outcome);
-                BatchMetrics {
-                    consumer: &shared.consumer,
-                    shard_id: Some(&shard_id),
-                    records: records.len(),
-                    outcome: &outcome,
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    millis_behind_latest: Some(event.millis_behind_latest()),
-                }
-                .emit();
+                let outcome = shared
+                    .engine
+                    .run_batch(
+                        &records,
+                        BatchSource {
+                            shard_id: Some(&shard_id),
+                            millis_behind_latest: Some(event.millis_behind_latest()),
+                        },
+                    )
+                    .await;
                 if let Some(last) = &outcome.last_done {
                     done = Some(last.clone());
                     save(
@@ -347,11 +352,11 @@ async fn run_shard<H: RecordHandler>(
                     .await;
                 }
                 tracing::info!(
-                    consumer = shared.consumer,
+                    consumer,
                     shard_id,
                     handled = outcome.handled,
                     skipped = outcome.skipped,
-                    poison = outcome.poison.len(),
+                    dead_lettered = outcome.dead_lettered.len(),
                     millis_behind_latest = event.millis_behind_latest(),
                     "batch done"
                 );
@@ -400,8 +405,8 @@ async fn run_shard<H: RecordHandler>(
 /// only means some records are handled again after a restart, which the idempotent handlers make
 /// harmless. A shard-end marker is retried until it sticks (or shutdown): the children wait for
 /// it. Returns whether it was saved.
-async fn save<H>(
-    shared: &Shared<H>,
+async fn save<H, E, D, F>(
+    shared: &Shared<H, E, D, F>,
     shard_id: &str,
     checkpoint: Checkpoint,
     shutdown: &mut watch::Receiver<bool>,
@@ -425,6 +430,45 @@ async fn save<H>(
         }
     }
     false
+}
+
+/// The subscription's events (or the error that broke it), read ahead into a bounded channel
+/// by a task that stops when the returned guard is dropped. The channel closes when the
+/// subscription ends.
+fn read_ahead(
+    mut subscription: aws_sdk_kinesis::primitives::event_stream::EventReceiver<
+        SubscribeToShardEventStream,
+        aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError,
+    >,
+) -> (
+    mpsc::Receiver<Result<SubscribeToShardEvent, String>>,
+    AbortOnDrop,
+) {
+    let (sender, receiver) = mpsc::channel(EVENTS_READ_AHEAD);
+    let reader = tokio::spawn(async move {
+        loop {
+            let event = match subscription.recv().await {
+                Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event))) => Ok(event),
+                Ok(Some(_)) => continue,
+                Ok(None) => return,
+                Err(error) => Err(aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string()),
+            };
+            let broke = event.is_err();
+            if sender.send(event).await.is_err() || broke {
+                return;
+            }
+        }
+    });
+    (receiver, AbortOnDrop(reader))
+}
+
+/// Stops a task when dropped: a subscription's reader, once its shard task resubscribes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn starting_position(after: Option<&str>) -> StartingPosition {

@@ -4,41 +4,36 @@
 //! Lambda checkpoints at the lowest reported sequence number and retries every record from
 //! there, so the one failure reported is the batch's lowest sequence number that did not succeed
 //! ([`crate::batch`]): the minimal answer. No failure is an empty list, never an empty
-//! identifier (which would fail the whole batch).
+//! identifier (which would fail the whole batch). Records the engine dead-letters are not
+//! failures: their letters are written before the answer.
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use time::OffsetDateTime;
 
-use crate::batch::{BatchConfig, Emitter, RecordHandler, process_batch, report_refused};
-use crate::metrics::BatchMetrics;
+use crate::batch::{BatchSource, Emitter, Engine, RecordHandler};
+use crate::dead_letter::DeadLetters;
+use crate::failures::FailureLog;
 use crate::record::StreamRecord;
 
-/// Runs `handler` over one Lambda invocation's records.
-pub async fn handle_kinesis_event<H: RecordHandler, E: Emitter>(
-    consumer: &str,
-    handler: &H,
-    emitter: &E,
-    config: BatchConfig,
+/// Runs `engine` over one Lambda invocation's records.
+pub async fn handle_kinesis_event<H, E, D, F>(
+    engine: &Engine<H, E, D, F>,
     event: KinesisEvent,
-) -> KinesisEventResponse {
+) -> KinesisEventResponse
+where
+    H: RecordHandler,
+    E: Emitter,
+    D: DeadLetters,
+    F: FailureLog,
+{
     let records: Vec<StreamRecord> = event.records.into_iter().map(stream_record).collect();
-    let started = std::time::Instant::now();
-    let outcome = process_batch(handler, emitter, &records, config).await;
-    report_refused(consumer, &outcome);
     // The function's own IteratorAge metric already says how far behind it is.
-    BatchMetrics {
-        consumer,
-        shard_id: None,
-        records: records.len(),
-        outcome: &outcome,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        millis_behind_latest: None,
-    }
-    .emit();
+    let outcome = engine.run_batch(&records, BatchSource::default()).await;
     let mut response = KinesisEventResponse::default();
     if let Some(retry) = outcome.retry_from {
         tracing::warn!(
-            consumer,
+            consumer = engine.consumer,
             sequence_number = retry.sequence_number,
             reason = retry.reason,
             handled = outcome.handled,
@@ -47,10 +42,10 @@ pub async fn handle_kinesis_event<H: RecordHandler, E: Emitter>(
         response.add_failure(retry.sequence_number);
     } else {
         tracing::info!(
-            consumer,
+            consumer = engine.consumer,
             handled = outcome.handled,
             skipped = outcome.skipped,
-            poison = outcome.poison.len(),
+            dead_lettered = outcome.dead_lettered.len(),
             "batch done"
         );
     }
@@ -65,10 +60,15 @@ fn stream_record(record: KinesisEventRecord) -> StreamRecord {
         .and_then(|id| id.split_once(':'))
         .map(|(shard, _)| shard.to_owned())
         .unwrap_or_default();
+    let arrived_at = record.kinesis.approximate_arrival_timestamp.0;
     StreamRecord {
         shard_id,
         sequence_number: record.kinesis.sequence_number,
         partition_key: record.kinesis.partition_key,
-        data: record.kinesis.data.0,
+        data: record.kinesis.data.0.into(),
+        arrived_at: OffsetDateTime::from_unix_timestamp_nanos(
+            arrived_at.timestamp_nanos_opt().unwrap_or_default().into(),
+        )
+        .unwrap_or_else(|_| OffsetDateTime::now_utc()),
     }
 }
