@@ -15,6 +15,7 @@ pub mod materialiser;
 pub mod metrics;
 pub mod query;
 pub mod record;
+pub mod redrive;
 pub mod store;
 
 /// An error and every cause under it, "outer: inner: innermost", so that logs show the root

@@ -22,6 +22,7 @@ use processors::failures::DynamoFailureLog;
 use processors::host::AwsEngine;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
+use processors::redrive::{DeadLetterBucket, Letter, Selection};
 use processors::store::DynamoOrderStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -121,12 +122,39 @@ impl TestPipeline {
         read_stream(&self.stack.kinesis(), &self.stack.names.stream).await
     }
 
-    /// Runs the materialiser in this process until the returned sender is sent `true`.
-    pub fn start_materialiser(&self) -> watch::Sender<bool> {
-        self.start_host(Materialiser::new(DynamoOrderStore::new(
+    /// The materialiser on this stack's orders table.
+    pub fn materialiser(&self) -> Materialiser<DynamoOrderStore> {
+        Materialiser::new(DynamoOrderStore::new(
             self.stack.dynamodb(),
             &self.stack.names.orders_table,
-        )))
+        ))
+    }
+
+    /// Runs the materialiser in this process until the returned sender is sent `true`.
+    pub fn start_materialiser(&self) -> watch::Sender<bool> {
+        self.start_host(self.materialiser())
+    }
+
+    /// Puts `data` on the stream under `partition_key` with the SDK, past the gateway.
+    pub async fn put_record(&self, partition_key: &str, data: Vec<u8>) -> String {
+        self.stack
+            .kinesis()
+            .put_record()
+            .stream_name(&self.stack.names.stream)
+            .partition_key(partition_key)
+            .data(aws_sdk_kinesis::primitives::Blob::new(data))
+            .send()
+            .await
+            .expect("PutRecord")
+            .sequence_number
+    }
+
+    /// Every letter in the dead-letter bucket.
+    pub async fn dead_letters(&self) -> Vec<Letter> {
+        DeadLetterBucket::new(self.stack.s3(), &self.stack.names.dead_letter_bucket)
+            .letters(&Selection::default())
+            .await
+            .expect("dead letters readable")
     }
 
     /// The engine the hosts run `handler` in, as the materialiser's consumer, on this stack's

@@ -6,12 +6,17 @@ use ingest::envelope::Envelope;
 use ingest::order::Channel;
 use pipeline_tests::TestPipeline;
 use pipeline_tests::runtime_api::{Outcome, RuntimeApi};
+use processors::dead_letter::GaveUp;
+use processors::redrive::Letter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// An event of `records` as Lambda delivers them, arrived just now (an old record that fails is
+/// dead-lettered at once: the age limit).
 fn kinesis_event(records: &[(&str, Vec<u8>)]) -> Value {
+    let arrived = time::OffsetDateTime::now_utc().unix_timestamp();
     let records: Vec<Value> = records
         .iter()
         .map(|(sequence_number, data)| {
@@ -21,7 +26,7 @@ fn kinesis_event(records: &[(&str, Vec<u8>)]) -> Value {
                     "partitionKey": "customer-1",
                     "sequenceNumber": sequence_number,
                     "data": base64::engine::general_purpose::STANDARD.encode(data),
-                    "approximateArrivalTimestamp": 1_795_000_000.5
+                    "approximateArrivalTimestamp": arrived
                 },
                 "eventSource": "aws:kinesis",
                 "eventVersion": "1.0",
@@ -81,10 +86,25 @@ async fn the_lambda_binary_materialises_a_batch_and_reports_failures_through_the
             .await
             .is_empty()
     );
-    let poison = pipeline_tests::log_events(&logs, "poison record set aside");
-    assert_eq!(poison.len(), 1);
-    assert_eq!(poison[0]["sequence_number"], "101");
-    assert_eq!(poison[0]["shard_id"], "shardId-000000000003");
+    // The poison record is dead-lettered with its payload, not reported as a failure.
+    let logged = pipeline_tests::log_events(&logs, "record dead-lettered");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0]["sequence_number"], "101");
+    assert_eq!(logged[0]["shard_id"], "shardId-000000000003");
+    let letters = pipeline.dead_letters().await;
+    match letters.as_slice() {
+        [Letter::Record { letter, .. }] => {
+            assert_eq!(letter.gave_up, GaveUp::Poison);
+            assert_eq!(letter.payload().expect("base64"), b"not json");
+            assert_eq!(
+                (letter.shard_id.as_str(), letter.sequence_number.as_str()),
+                ("shardId-000000000003", "101")
+            );
+            let age = time::OffsetDateTime::now_utc() - letter.arrived_at;
+            assert!(age < time::Duration::minutes(1), "arrival kept: {age}");
+        }
+        other => panic!("expected one dead letter, got {other:?}"),
+    }
 
     // 2. The same batch again (Lambda retries, replays): nothing changes, nothing fails.
     let again = kinesis_event(&[("102", second_data)]);
