@@ -120,7 +120,9 @@ pub trait RecordHandler: Send + Sync {
 
     /// Told once `record` is dead-lettered (`letter` says why), before the shard moves past it;
     /// the events returned are put on the stream (a saga stage's `…_failed` event). Called
-    /// again if that fails, so the events must have deterministic ids.
+    /// again if that fails, so the events must have deterministic ids. Return nothing for a
+    /// record that is not one of the events this consumer handles: events it emits come back
+    /// on the same stream, and answering a failure with an event it cannot read would loop.
     fn dead_lettered(
         &self,
         _record: &StreamRecord,

@@ -58,3 +58,21 @@ fn the_mappings_match_what_the_host_does_and_what_aws_allows() {
         assert_eq!(consumer["OnFailure"], "dead-letter-bucket", "{name}");
     }
 }
+
+#[test]
+fn the_mappings_limits_stay_above_the_engines_as_a_backstop() {
+    use processors::batch::{DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RECORD_AGE};
+    for (name, consumer) in settings()["consumers"].as_object().expect("consumers") {
+        // The engine dead-letters a record itself, with its payload and reason, at its own
+        // limits; the mapping's give up later, only if the function keeps crashing.
+        assert!(
+            number(consumer, "MaximumRetryAttempts") > i64::from(DEFAULT_MAX_ATTEMPTS),
+            "{name}"
+        );
+        assert!(
+            number(consumer, "MaximumRecordAgeInSeconds")
+                > i64::try_from(DEFAULT_MAX_RECORD_AGE.as_secs()).expect("small"),
+            "{name}"
+        );
+    }
+}

@@ -32,6 +32,8 @@ enum Command {
         kinesis_port: u16,
         #[arg(long, default_value_t = 8000)]
         dynamodb_port: u16,
+        #[arg(long, default_value_t = 9000)]
+        s3_port: u16,
         #[arg(long, default_value_t = devstack::DEFAULT_SHARDS)]
         shards: i32,
         /// Throttle writes per shard as AWS does (1,000 records/s or 1 MB/s). ferrokinesis
@@ -55,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Up {
             kinesis_port,
             dynamodb_port,
+            s3_port,
             shards,
             shard_limits,
         } => {
@@ -62,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
             let stack = LocalStack::start(StackOptions {
                 kinesis_port,
                 dynamodb_port,
+                s3_port,
                 shards,
                 shard_limits,
                 ..Default::default()
@@ -70,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             stack.write_state(&args.state_dir)?;
             println!("Kinesis:  {}", stack.kinesis_endpoint);
             println!("DynamoDB: {}", stack.dynamodb_endpoint);
+            println!("S3:       {}", stack.s3_endpoint);
             println!(
                 "Environment for the pipeline's binaries: {}/env. Ctrl-C stops.",
                 args.state_dir.display()
