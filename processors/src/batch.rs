@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures::{FutureExt, StreamExt};
 use ingest::producer::{Entry, MAX_BATCH_ENTRIES, Producer};
 use time::OffsetDateTime;
 
@@ -419,7 +421,14 @@ where
     }
 
     async fn run_record(&self, record: &StreamRecord) -> Status {
-        match self.handler.handle(record).await {
+        // A handler that panics on a record fails it transiently, like any other failure, so a
+        // bug that always panics on one record reaches the attempt limit and is dead-lettered
+        // instead of stopping its shard for good.
+        let handled = AssertUnwindSafe(self.handler.handle(record))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(RecordError::Transient(panicked(panic).into())));
+        match handled {
             Ok(Handled::Done) => Status::Handled(0),
             Ok(Handled::Emit(events)) => match self.emit(events).await {
                 Ok(emitted) => Status::Handled(emitted),
@@ -500,7 +509,13 @@ where
                 error_chain(&error)
             ));
         }
-        let events = self.handler.dead_lettered(record, &letter).await;
+        let events = match AssertUnwindSafe(self.handler.dead_lettered(record, &letter))
+            .catch_unwind()
+            .await
+        {
+            Ok(events) => events,
+            Err(panic) => return Status::Failed(panicked(panic)),
+        };
         match self.emit(events).await {
             Ok(emitted) => Status::DeadLettered(
                 DeadLetteredRecord {
@@ -529,6 +544,16 @@ where
             .map(|()| count)
             .map_err(|error| Status::Failed(error_chain(&error)))
     }
+}
+
+/// What a caught panic says, for the record's failure reason.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    format!("the handler panicked: {message}")
 }
 
 #[cfg(test)]
@@ -563,6 +588,7 @@ mod tests {
                 b"poison" => Err(RecordError::Poison("bad".into())),
                 b"transient" => Err(RecordError::Transient("down".into())),
                 b"other" => Ok(Handled::Skipped),
+                b"panic" => panic!("a bug"),
                 b"emit" => Ok(Handled::Emit(vec![event_of(record)])),
                 b"reject" => Ok(Handled::Rejected {
                     reason: "out of stock".into(),
@@ -929,6 +955,24 @@ mod tests {
                 "failed-101-attempt limit reached".to_owned()
             )]
         );
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_panics_fails_the_record_until_the_attempt_limit() {
+        let config = BatchConfig {
+            max_attempts: 2,
+            ..Default::default()
+        };
+        let engine = engine_with(Stream::default(), config);
+        let batch = records(&[("a", "panic"), ("a", "ok"), ("b", "ok")]);
+        let outcome = engine.process_batch(&batch).await;
+        assert_eq!(retry_at(&outcome), Some("100"));
+        let reason = outcome.retry_from.expect("retry").reason;
+        assert_eq!(reason, "the handler panicked: a bug");
+        let outcome = engine.process_batch(&batch).await;
+        assert_eq!(outcome.retry_from, None);
+        assert_eq!(outcome.dead_lettered[0].gave_up, GaveUp::AttemptLimit);
+        assert_eq!(outcome.handled, 2);
     }
 
     #[tokio::test]

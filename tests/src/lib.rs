@@ -15,10 +15,10 @@ use ingest::config::consumers;
 use ingest::gateway::{Gateway, router};
 use ingest::order::OrderRequest;
 use ingest::producer::Producer;
-use processors::batch::{BatchConfig, Engine, RecordHandler};
+use processors::batch::{BatchConfig, Emitter, Engine, RecordHandler};
 use processors::checkpoint::CheckpointStore;
-use processors::dead_letter::S3DeadLetters;
-use processors::failures::DynamoFailureLog;
+use processors::dead_letter::{DeadLetters, S3DeadLetters};
+use processors::failures::{DynamoFailureLog, FailureLog};
 use processors::host::AwsEngine;
 use processors::host::efo::{EfoConfig, EfoHost};
 use processors::materialiser::Materialiser;
@@ -184,6 +184,18 @@ impl TestPipeline {
         handler: H,
         config: BatchConfig,
     ) -> watch::Sender<bool> {
+        self.start_engine(self.engine(handler, config))
+    }
+
+    /// Runs `engine` on the standalone host, as the materialiser's consumer, in this process
+    /// until the returned sender is sent `true`.
+    pub fn start_engine<H, E, D, F>(&self, engine: Engine<H, E, D, F>) -> watch::Sender<bool>
+    where
+        H: RecordHandler + 'static,
+        E: Emitter + 'static,
+        D: DeadLetters + 'static,
+        F: FailureLog + 'static,
+    {
         let host = EfoHost::new(
             self.stack.kinesis(),
             CheckpointStore::new(
@@ -194,7 +206,7 @@ impl TestPipeline {
             EfoConfig {
                 shard_discovery_interval: Duration::from_secs(1),
             },
-            self.engine(handler, config),
+            engine,
         );
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(async move { host.run(stopped).await.expect("materialiser runs") });

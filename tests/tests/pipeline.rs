@@ -8,11 +8,13 @@ use devstack::sample;
 use ingest::order::{Channel, OrderRequest};
 use ingest::producer::Entry;
 use pipeline_tests::{TestPipeline, log_events};
-use processors::batch::{Handled, RecordError, RecordHandler};
+use processors::batch::{
+    BatchConfig, EmitError, Emitter, Engine, Handled, RecordError, RecordHandler,
+};
 use processors::checkpoint::CheckpointStore;
-use processors::materialiser::Materialiser;
+use processors::dead_letter::S3DeadLetters;
+use processors::failures::DynamoFailureLog;
 use processors::record::StreamRecord;
-use processors::store::DynamoOrderStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -310,34 +312,49 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
 }
 
 /// Panics at its first record (a bug), then hands every record to the materialiser.
-struct PanicsOnce<H> {
+/// Asks for one event to be emitted at its first record, then materialises as usual.
+struct EmitsFirst<H> {
     inner: H,
-    panicked: std::sync::atomic::AtomicBool,
+    emitted: std::sync::atomic::AtomicBool,
 }
 
-impl<H: RecordHandler> RecordHandler for PanicsOnce<H> {
+impl<H: RecordHandler> RecordHandler for EmitsFirst<H> {
     async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
-        if !self
-            .panicked
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            panic!("a bug in the handler");
+        if !self.emitted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Handled::Emit(vec![Entry {
+                partition_key: record.partition_key.clone(),
+                data: b"never put".to_vec(),
+            }]));
         }
         self.inner.handle(record).await
+    }
+}
+
+/// A bug in the host's own code (a handler's panics are caught by the engine as failures).
+struct PanickingStream;
+
+impl Emitter for PanickingStream {
+    async fn emit(&self, _events: Vec<Entry>) -> Result<(), EmitError> {
+        panic!("a bug in the host")
     }
 }
 
 #[tokio::test]
 async fn a_shard_task_that_dies_is_restarted_from_its_checkpoint() {
     let pipeline = TestPipeline::start().await;
-    let handler = PanicsOnce {
-        inner: Materialiser::new(DynamoOrderStore::new(
-            pipeline.stack.dynamodb(),
-            &pipeline.stack.names.orders_table,
-        )),
-        panicked: false.into(),
-    };
-    let _host = pipeline.start_host(handler);
+    let names = &pipeline.stack.names;
+    let _host = pipeline.start_engine(Engine {
+        consumer: ingest::config::consumers::MATERIALISER.to_owned(),
+        stream: names.stream.clone(),
+        handler: EmitsFirst {
+            inner: pipeline.materialiser(),
+            emitted: false.into(),
+        },
+        emitter: PanickingStream,
+        dead_letters: S3DeadLetters::new(pipeline.stack.s3(), &names.dead_letter_bucket),
+        failures: DynamoFailureLog::new(pipeline.stack.dynamodb(), &names.failures_table),
+        config: BatchConfig::default(),
+    });
     let orders = burst(&pipeline, 31, 200, 40).await;
     let missing = pipeline
         .wait_materialised(&ids(&orders), Duration::from_secs(30))

@@ -19,6 +19,7 @@ use futures::StreamExt;
 use ingest::auth::TokenIssuer;
 use ingest::order::{Channel, OrderRequest};
 use ingest::problem::RETRY_AFTER_SECONDS;
+use processors::redrive::{DeadLetterBucket, Selection};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -97,6 +98,8 @@ struct Summary {
     batch_entries_resent: usize,
     materialised: usize,
     missing: usize,
+    /// Records the materialiser gave up on and kept in the dead-letter bucket.
+    dead_letters: usize,
     customers: usize,
     kinesis_engine: String,
     shard_limits: bool,
@@ -210,6 +213,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
+    let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
+        .letters(&Selection::default())
+        .await?
+        .len();
 
     let gateway_peak_rss_mib = peak_rss_mib(&gateway);
     let materialiser_peak_rss_mib = peak_rss_mib(&materialiser);
@@ -229,6 +236,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         batch_entries_resent: tally.batch_entries_resent,
         materialised,
         missing: missing.len(),
+        dead_letters,
         customers: args.customers,
         kinesis_engine: engine.to_string(),
         shard_limits,
@@ -247,6 +255,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)?;
     println!("Summary written to {}", path.display());
     if summary.missing > 0
+        || summary.dead_letters > 0
         || summary.unexpected_answers > 0
         || summary.materialised != summary.accepted_unique
     {
@@ -546,6 +555,10 @@ fn print_summary(s: &Summary) {
         s.materialised
     );
     println!("  missing             {:>8}", s.missing);
+    println!(
+        "  dead letters        {:>8}  (records given up on; `redrive list` shows them)",
+        s.dead_letters
+    );
     println!("  time to send        {:>8.2} s", s.send_seconds);
     println!(
         "  time to drain       {:>8.2} s  (after the last answer)",
