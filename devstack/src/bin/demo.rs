@@ -134,7 +134,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // happen here as they would in a sale; kinesis-mock has none.
     let shard_limits = engine == KinesisEngine::Ferrokinesis && !args.no_shard_limits;
     println!(
-        "Starting the local stack (Kinesis on {engine} with {} shards{}, DynamoDB)...",
+        "Starting the local stack (Kinesis on {engine} with {} shards{}, DynamoDB, S3)...",
         devstack::DEFAULT_SHARDS,
         if shard_limits {
             " limited to 1,000 records/s or 1 MB/s each"
