@@ -12,6 +12,7 @@ export const streamName = pipeline.stream.name;
 export const streamArn = pipeline.stream.arn;
 export const ordersTableName = pipeline.ordersTable.name;
 export const failuresTableName = pipeline.failuresTable.name;
+export const idempotencyTableName = pipeline.idempotencyTable.name;
 export const archiveBucket = pipeline.archive.bucket.bucket;
 export const deadLetterBucket = pipeline.deadLetters.bucket;
 export const athenaWorkgroup = pipeline.archive.workgroup.name;

@@ -9,6 +9,7 @@
 //! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
 //! [`LocalStack`] stops what it started and nothing else.
 
+pub mod downstream;
 pub mod inspect;
 pub mod sample;
 
@@ -313,6 +314,12 @@ impl LocalStack {
             .map_err(|e| {
                 provision_error(format!("CreateTable {}", self.names.failures_table), e)
             })?;
+        processors::saga::idempotency::create_idempotency_table(
+            &dynamodb,
+            &self.names.idempotency_table,
+        )
+        .await
+        .map_err(|e| provision_error(format!("CreateTable {}", self.names.idempotency_table), e))?;
         self.s3()
             .create_bucket()
             .bucket(&self.names.dead_letter_bucket)

@@ -16,11 +16,23 @@ pub const CHECKPOINTS_TABLE_VAR: &str = "ORDERS_CHECKPOINTS_TABLE_NAME";
 pub const FAILURES_TABLE_VAR: &str = "ORDERS_FAILURES_TABLE_NAME";
 /// Environment variable naming the bucket of dead letters.
 pub const DEAD_LETTER_BUCKET_VAR: &str = "ORDERS_DEAD_LETTER_BUCKET";
+/// Environment variable naming the saga stages' idempotency table.
+pub const IDEMPOTENCY_TABLE_VAR: &str = "ORDERS_IDEMPOTENCY_TABLE_NAME";
 
 /// The enhanced fan-out consumers registered on the stream, one per processor.
 pub mod consumers {
     pub const MATERIALISER: &str = "orders-materialiser";
-    pub const ALL: &[&str] = &[MATERIALISER];
+    pub const INVENTORY: &str = "orders-inventory";
+    pub const FULFILMENT: &str = "orders-fulfilment";
+    pub const ACCOUNTING: &str = "orders-accounting";
+    pub const ALL: &[&str] = &[MATERIALISER, INVENTORY, FULFILMENT, ACCOUNTING];
+}
+
+/// Environment variables naming each downstream service's base URL.
+pub mod downstream {
+    pub const INVENTORY_URL_VAR: &str = "INVENTORY_URL";
+    pub const FULFILMENT_URL_VAR: &str = "FULFILMENT_URL";
+    pub const ACCOUNTING_URL_VAR: &str = "ACCOUNTING_URL";
 }
 
 /// The orders table's secondary index listing a customer's orders by time.
@@ -33,6 +45,7 @@ pub struct ResourceNames {
     pub checkpoints_table: String,
     pub failures_table: String,
     pub dead_letter_bucket: String,
+    pub idempotency_table: String,
 }
 
 impl Default for ResourceNames {
@@ -43,6 +56,7 @@ impl Default for ResourceNames {
             checkpoints_table: "orders-checkpoints".to_owned(),
             failures_table: "orders-consumer-failures".to_owned(),
             dead_letter_bucket: "orders-dead-letters".to_owned(),
+            idempotency_table: "orders-idempotency".to_owned(),
         }
     }
 }
@@ -58,17 +72,19 @@ impl ResourceNames {
             checkpoints_table: var(CHECKPOINTS_TABLE_VAR, defaults.checkpoints_table),
             failures_table: var(FAILURES_TABLE_VAR, defaults.failures_table),
             dead_letter_bucket: var(DEAD_LETTER_BUCKET_VAR, defaults.dead_letter_bucket),
+            idempotency_table: var(IDEMPOTENCY_TABLE_VAR, defaults.idempotency_table),
         }
     }
 
     /// The names as environment variables, for starting a binary that reads [`Self::from_env`].
-    pub fn to_env(&self) -> [(&'static str, String); 5] {
+    pub fn to_env(&self) -> [(&'static str, String); 6] {
         [
             (STREAM_VAR, self.stream.clone()),
             (ORDERS_TABLE_VAR, self.orders_table.clone()),
             (CHECKPOINTS_TABLE_VAR, self.checkpoints_table.clone()),
             (FAILURES_TABLE_VAR, self.failures_table.clone()),
             (DEAD_LETTER_BUCKET_VAR, self.dead_letter_bucket.clone()),
+            (IDEMPOTENCY_TABLE_VAR, self.idempotency_table.clone()),
         ]
     }
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::lifecycle::{Step, StepData};
 use crate::order::{OrderPlaced, sortable_time};
 
 pub const SPEC_VERSION: &str = "1.0";
@@ -19,6 +20,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The event types this contract describes. A consumer skips any other type (see [`decode`]).
 pub mod types {
     pub const ORDER_PLACED: &str = "order.placed";
+    // The lifecycle events after it are named by [`crate::lifecycle::Step::event_type`].
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -95,6 +97,12 @@ impl<T: Serialize> Envelope<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     OrderPlaced(Box<Envelope<OrderPlaced>>),
+    /// A step of the order's lifecycle after it was placed (reserved, shipped, booked, or a
+    /// rejection, failure or compensation), emitted by a saga stage.
+    Lifecycle {
+        step: Step,
+        envelope: Box<Envelope<StepData>>,
+    },
     /// A well-formed event of a type this contract does not describe (a newer producer's, or
     /// one for other consumers): a consumer skips it, it is not poison.
     Other {
@@ -129,7 +137,8 @@ pub enum DecodeError {
 pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
     let envelope: Envelope<serde_json::Value> =
         serde_json::from_slice(data).map_err(DecodeError::NotAnEnvelope)?;
-    if envelope.event_type != types::ORDER_PLACED {
+    let step = Step::from_event_type(&envelope.event_type);
+    if envelope.event_type != types::ORDER_PLACED && step.is_none() {
         return Ok(Event::Other {
             event_type: envelope.event_type,
             id: envelope.id,
@@ -140,6 +149,17 @@ pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
             found: envelope.schemaversion,
         });
     }
+    if let Some(step) = step {
+        let data = StepData::deserialize(&envelope.data).map_err(|source| DecodeError::Data {
+            event_type: envelope.event_type.clone(),
+            source,
+        })?;
+        check_identity(&data.order, &envelope)?;
+        return Ok(Event::Lifecycle {
+            step,
+            envelope: Box::new(envelope.with_data(data)),
+        });
+    }
     let order = OrderPlaced::deserialize(&envelope.data).map_err(|source| DecodeError::Data {
         event_type: envelope.event_type.clone(),
         source,
@@ -148,6 +168,12 @@ pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
         let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
         DecodeError::Rules(list.join("; "))
     })?;
+    check_identity(&order, &envelope)?;
+    Ok(Event::OrderPlaced(Box::new(envelope.with_data(order))))
+}
+
+/// The order in the data is the one the envelope names, for the customer it names.
+fn check_identity<T>(order: &OrderPlaced, envelope: &Envelope<T>) -> Result<(), DecodeError> {
     if order.customer_id != envelope.customerid {
         return Err(DecodeError::Mismatch(
             "data.customerId differs from the envelope's customerid",
@@ -158,5 +184,5 @@ pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
             "data.orderId differs from the envelope's subject",
         ));
     }
-    Ok(Event::OrderPlaced(Box::new(envelope.with_data(order))))
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! The entry of the orders pipeline.
 //!
 //! Always built, and all a consumer or Lambda links: the order contract (`order`, `envelope`,
-//! `violation`, `problem`), the Kinesis `producer` and the shared `config`. With the `gateway`
+//! `lifecycle`, `violation`, `problem`), the Kinesis `producer` and the shared `config`. With the `gateway`
 //! feature: the local gateway that serves the same HTTP contract as API Gateway (`gateway`,
 //! `auth`, and the JSON Schema check in `schema`), with its HTTP server, JWT and CLI
 //! dependencies.
@@ -12,6 +12,7 @@ pub mod config;
 pub mod envelope;
 #[cfg(feature = "gateway")]
 pub mod gateway;
+pub mod lifecycle;
 pub mod order;
 pub mod problem;
 pub mod producer;

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod query;
 pub mod record;
 pub mod redrive;
+pub mod saga;
 pub mod store;
 
 /// An error and every cause under it, "outer: inner: innermost", so that logs show the root

@@ -1,4 +1,6 @@
-//! The orders materialiser: turns each `order.placed` event into an order item, once.
+//! The orders materialiser: turns each `order.placed` event into an order item, once, and folds
+//! every later lifecycle event into it (the step with its time and reason, and the status,
+//! which only moves forward), so a customer or an operator sees where an order is in one read.
 
 use ingest::envelope::{Event, decode};
 
@@ -21,6 +23,12 @@ impl<S: OrderStore> RecordHandler for Materialiser<S> {
     async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
         let envelope = match decode(&record.data) {
             Ok(Event::OrderPlaced(envelope)) => envelope,
+            Ok(Event::Lifecycle { step, envelope }) => {
+                return match self.store.apply_step(step, &envelope).await {
+                    Ok(()) => Ok(Handled::Done),
+                    Err(error) => Err(store_failure(error)),
+                };
+            }
             Ok(Event::Other { .. }) => return Ok(Handled::Skipped),
             Err(error) => return Err(RecordError::Poison(error_chain(&error))),
         };
@@ -30,11 +38,15 @@ impl<S: OrderStore> RecordHandler for Materialiser<S> {
             .await
         {
             Ok(_) => Ok(Handled::Done),
-            Err(conflict @ StoreError::Conflict { .. }) => {
-                Err(RecordError::Poison(conflict.to_string()))
-            }
-            Err(StoreError::Unavailable(cause)) => Err(RecordError::Transient(cause)),
+            Err(error) => Err(store_failure(error)),
         }
+    }
+}
+
+fn store_failure(error: StoreError) -> RecordError {
+    match error {
+        conflict @ StoreError::Conflict { .. } => RecordError::Poison(conflict.to_string()),
+        StoreError::Unavailable(cause) => RecordError::Transient(cause),
     }
 }
 
@@ -44,15 +56,20 @@ mod tests {
     use std::sync::Mutex;
 
     use ingest::envelope::Envelope;
+    use ingest::lifecycle::{Step, StepData};
     use ingest::order::OrderPlaced;
     use serde_json::Value;
 
     use super::*;
     use crate::store::Insert;
 
+    /// An order's status, its rank, and the steps recorded.
+    type Lifecycle = (&'static str, u8, Vec<Step>);
+
     #[derive(Default)]
     struct MemoryStore {
         orders: Mutex<HashMap<uuid::Uuid, OrderPlaced>>,
+        statuses: Mutex<HashMap<uuid::Uuid, Lifecycle>>,
         down: bool,
     }
 
@@ -78,6 +95,27 @@ mod tests {
                     Ok(Insert::New)
                 }
             }
+        }
+
+        async fn apply_step(
+            &self,
+            step: Step,
+            event: &Envelope<StepData>,
+        ) -> Result<(), StoreError> {
+            self.insert_if_absent(&event.data.order, &event.id).await?;
+            let mut statuses = self.statuses.lock().expect("lock");
+            let entry =
+                statuses
+                    .entry(event.data.order.order_id)
+                    .or_insert(("placed", 0, Vec::new()));
+            let (status, rank) = crate::store::status_of(step);
+            if rank > entry.1 {
+                (entry.0, entry.1) = (status, rank);
+            }
+            if !entry.2.contains(&step) {
+                entry.2.push(step);
+            }
+            Ok(())
         }
     }
 
@@ -172,10 +210,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn lifecycle_events_move_the_status_forward_only() {
+        let materialiser = Materialiser::new(MemoryStore::default());
+        let placed_event: Envelope<OrderPlaced> =
+            serde_json::from_slice(&placed("c-1")).expect("json");
+        let order = placed_event.data.clone();
+        let step = |step: Step| {
+            let data = StepData {
+                order: order.clone(),
+                reason: None,
+                reference: None,
+            };
+            record(Envelope::step(step, data, time::OffsetDateTime::now_utc()).to_bytes())
+        };
+        // Out of order and duplicated: accounted, then reserved late, then accounted again.
+        for event in [
+            step(Step::InventoryReserved),
+            step(Step::FulfilmentRequested),
+            step(Step::Accounted),
+            step(Step::InventoryReserved),
+            step(Step::Accounted),
+        ] {
+            assert_eq!(
+                materialiser.handle(&event).await.expect("handled"),
+                Handled::Done
+            );
+        }
+        let statuses = materialiser.store.statuses.lock().expect("lock");
+        let (status, _, steps) = &statuses[&order.order_id];
+        assert_eq!(*status, "completed");
+        assert_eq!(steps.len(), 3, "each step once: {steps:?}");
+    }
+
+    #[tokio::test]
     async fn an_event_type_it_does_not_handle_is_skipped_not_poison() {
         let materialiser = Materialiser::new(MemoryStore::default());
         let mut other: Value = serde_json::from_slice(&placed("c-1")).expect("json");
-        other["type"] = "order.inventory_reserved".into();
+        other["type"] = "order.gift_wrapped".into();
         other["data"] = serde_json::json!({ "anything": "at all" });
         let handled = materialiser
             .handle(&record(serde_json::to_vec(&other).expect("json")))

@@ -9,11 +9,14 @@ use std::future::Future;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
+use ingest::envelope::Envelope;
+use ingest::lifecycle::{Step, StepData};
 use ingest::order::OrderPlaced;
 use serde::Serialize;
 
@@ -23,6 +26,25 @@ pub mod attr {
     pub const CUSTOMER_ID: &str = "customerId";
     pub const PLACED_AT: &str = "placedAt";
     pub const STATUS: &str = "status";
+    /// How far the status has moved ([`super::status_of`]); it only ever grows.
+    pub const STATUS_RANK: &str = "statusRank";
+    /// Each lifecycle step seen, by step name: `{ at, eventId, reason?, reference? }`.
+    pub const STEPS: &str = "steps";
+}
+
+/// The overall status a lifecycle step moves an order to, and its rank: the status changes
+/// only to a higher rank, so a duplicate, a replay or a late event never moves an order back.
+/// `placed` (0) → `reserved` (1) → `fulfilment_requested` (2) → `completed` (3); or `failed`
+/// (8), then `released` (9) once a failed order's reservation is given back; or `rejected` (9).
+pub fn status_of(step: Step) -> (&'static str, u8) {
+    match step {
+        Step::InventoryReserved => ("reserved", 1),
+        Step::FulfilmentRequested => ("fulfilment_requested", 2),
+        Step::Accounted => ("completed", 3),
+        Step::InventoryFailed | Step::FulfilmentFailed | Step::AccountingFailed => ("failed", 8),
+        Step::InventoryReleased => ("released", 9),
+        Step::InventoryRejected => ("rejected", 9),
+    }
 }
 
 /// What an insert did.
@@ -49,6 +71,14 @@ pub trait OrderStore: Send + Sync {
         order: &OrderPlaced,
         event_id: &str,
     ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+
+    /// Records a lifecycle step on the order: the step's entry always (once), the status only
+    /// if the step moves it forward. Creates the order from the step's data if it is missing.
+    fn apply_step(
+        &self,
+        step: Step,
+        event: &Envelope<StepData>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The order item as stored: the placed order plus its lifecycle state.
@@ -61,6 +91,22 @@ struct OrderItem<'a> {
     status: &'static str,
     /// The CloudEvents id of the `order.placed` event that created the item.
     placed_event_id: &'a str,
+    status_rank: u8,
+    /// Empty at first: lifecycle steps are added to it.
+    steps: std::collections::HashMap<String, String>,
+}
+
+/// One lifecycle step as recorded on the order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepEntry<'a> {
+    #[serde(with = "ingest::order::sortable_time")]
+    at: time::OffsetDateTime,
+    event_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
 }
 
 pub struct DynamoOrderStore {
@@ -88,6 +134,8 @@ impl OrderStore for DynamoOrderStore {
                 order,
                 status: "placed",
                 placed_event_id: event_id,
+                status_rank: 0,
+                steps: std::collections::HashMap::new(),
             })
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let result = self
@@ -119,6 +167,124 @@ impl OrderStore for DynamoOrderStore {
             Err(other) => Err(StoreError::Unavailable(Box::new(other))),
         }
     }
+
+    async fn apply_step(&self, step: Step, event: &Envelope<StepData>) -> Result<(), StoreError> {
+        // Usually one write: the step and the status together, as the status moves forward.
+        if self.step_forward(step, event).await? {
+            return Ok(());
+        }
+        match self.step_only(step, event).await? {
+            StepOnly::Recorded | StepOnly::AlreadyThere => Ok(()),
+            StepOnly::NoOrder => {
+                // Its `order.placed` was never materialised: create the order from the step's
+                // data, then apply the step.
+                self.insert_if_absent(&event.data.order, &event.id).await?;
+                if !self.step_forward(step, event).await? {
+                    self.step_only(step, event).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What recording a step without moving the status did.
+enum StepOnly {
+    Recorded,
+    AlreadyThere,
+    NoOrder,
+}
+
+impl DynamoOrderStore {
+    /// Records the step and moves the status, if the step moves it forward; `false` if it does
+    /// not (or the order is missing).
+    async fn step_forward(
+        &self,
+        step: Step,
+        event: &Envelope<StepData>,
+    ) -> Result<bool, StoreError> {
+        let (status, rank) = status_of(step);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ORDER_ID, order_key(event))
+            .update_expression("SET #steps.#step = :entry, #status = :status, #rank = :rank")
+            .condition_expression("attribute_exists(#id) AND #rank < :rank")
+            .expression_attribute_names("#id", attr::ORDER_ID)
+            .expression_attribute_names("#steps", attr::STEPS)
+            .expression_attribute_names("#step", step.name())
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#rank", attr::STATUS_RANK)
+            .expression_attribute_values(":entry", step_entry(event)?)
+            .expression_attribute_values(":status", AttributeValue::S(status.to_owned()))
+            .expression_attribute_values(":rank", AttributeValue::N(rank.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(StoreError::Unavailable(Box::new(error))),
+        }
+    }
+
+    /// Records the step alone, once: the status is already as far or further (a duplicate, or a
+    /// step seen late).
+    async fn step_only(
+        &self,
+        step: Step,
+        event: &Envelope<StepData>,
+    ) -> Result<StepOnly, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ORDER_ID, order_key(event))
+            .update_expression("SET #steps.#step = :entry")
+            .condition_expression("attribute_exists(#id) AND attribute_not_exists(#steps.#step)")
+            .expression_attribute_names("#id", attr::ORDER_ID)
+            .expression_attribute_names("#steps", attr::STEPS)
+            .expression_attribute_names("#step", step.name())
+            .expression_attribute_values(":entry", step_entry(event)?)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StepOnly::Recorded),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => {
+                    Ok(match failed.item() {
+                        Some(_) => StepOnly::AlreadyThere,
+                        None => StepOnly::NoOrder,
+                    })
+                }
+                other => Err(StoreError::Unavailable(Box::new(other))),
+            },
+            Err(other) => Err(StoreError::Unavailable(Box::new(other))),
+        }
+    }
+}
+
+fn order_key(event: &Envelope<StepData>) -> AttributeValue {
+    AttributeValue::S(event.data.order.order_id.to_string())
+}
+
+fn step_entry(event: &Envelope<StepData>) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(StepEntry {
+        at: event.time,
+        event_id: &event.id,
+        reason: event.data.reason.as_deref(),
+        reference: event.data.reference.as_deref(),
+    })
+    .map_err(|e| StoreError::Unavailable(Box::new(e)))
+}
+
+fn is_condition_failure<R>(error: &SdkError<UpdateItemError, R>) -> bool {
+    matches!(
+        error,
+        SdkError::ServiceError(service)
+            if matches!(service.err(), UpdateItemError::ConditionalCheckFailedException(_))
+    )
 }
 
 /// Creates the orders table as the Pulumi program does (on-demand, the `byCustomer` index).

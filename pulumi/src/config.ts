@@ -48,9 +48,30 @@ export interface PipelineConfig {
   lambdaTracing: "Active" | "PassThrough";
   /** Share of API requests traced in X-Ray (X-Ray's default, 1/s + 5%, traces most requests of a quiet shop). */
   traceSampleRate: number;
+  /** Base URL (https://) of the inventory service the orders-inventory saga stage calls. Required. */
+  inventoryUrl: string;
+  /** Base URL (https://) of the fulfilment service the orders-fulfilment saga stage calls. Required. */
+  fulfilmentUrl: string;
+  /** Base URL (https://) of the accounting service the orders-accounting saga stage calls. Required. */
+  accountingUrl: string;
 }
 
-export const defaults: PipelineConfig = {
+/**
+ * The downstream services' base URLs: required settings with no default (a stack cannot guess
+ * where its services live), each the service its saga stage calls.
+ */
+export const SERVICE_URLS = {
+  inventoryUrl: "inventory",
+  fulfilmentUrl: "fulfilment",
+  accountingUrl: "accounting",
+} as const;
+export type ServiceUrlKey = keyof typeof SERVICE_URLS;
+export const SERVICE_URL_KEYS = Object.keys(SERVICE_URLS) as ServiceUrlKey[];
+
+/** Every setting that has a default: all but the services' URLs. */
+export type Defaults = Omit<PipelineConfig, ServiceUrlKey>;
+
+export const defaults: Defaults = {
   prefix: "orders",
   streamMode: "ON_DEMAND",
   shardCount: 4,
@@ -116,6 +137,15 @@ export function validate(config: PipelineConfig): PipelineConfig {
   if (!(config.traceSampleRate >= 0 && config.traceSampleRate <= 1)) {
     problems.push(`traceSampleRate ${config.traceSampleRate} must be from 0 to 1`);
   }
+  for (const key of SERVICE_URL_KEYS) {
+    // Unset comes through load() as undefined, whatever the type says.
+    const url: string | undefined = config[key];
+    if (url === undefined || url === "") {
+      problems.push(`${key} is required: the ${SERVICE_URLS[key]} service's base URL (pulumi config set ${key} https://...)`);
+    } else if (!url.startsWith("https://") || !URL.canParse(url)) {
+      problems.push(`${key} '${url}' must be an https:// URL: the ${SERVICE_URLS[key]} service's base URL`);
+    }
+  }
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -125,7 +155,9 @@ export function validate(config: PipelineConfig): PipelineConfig {
 /** The stack's configuration from `Pulumi.<stack>.yaml`, over the defaults. */
 export function load(): PipelineConfig {
   const config = new pulumi.Config();
-  const number = (key: keyof PipelineConfig) => config.getNumber(key) ?? (defaults[key] as number);
+  const number = (key: keyof Defaults) => config.getNumber(key) ?? (defaults[key] as number);
+  // No default: validate() names each one that is missing.
+  const required = (key: ServiceUrlKey) => config.get(key) as string;
   return validate({
     prefix: config.get("prefix") ?? defaults.prefix,
     streamMode: (config.get("streamMode") ?? defaults.streamMode) as StreamMode,
@@ -147,5 +179,8 @@ export function load(): PipelineConfig {
     iteratorAgeAlarmSeconds: number("iteratorAgeAlarmSeconds"),
     lambdaTracing: (config.get("lambdaTracing") ?? defaults.lambdaTracing) as PipelineConfig["lambdaTracing"],
     traceSampleRate: number("traceSampleRate"),
+    inventoryUrl: required("inventoryUrl"),
+    fulfilmentUrl: required("fulfilmentUrl"),
+    accountingUrl: required("accountingUrl"),
   });
 }

@@ -44,25 +44,68 @@ export interface Consumer {
 export const FAILURES_TABLE_VAR = "ORDERS_FAILURES_TABLE_NAME";
 export const DEAD_LETTER_BUCKET_VAR = "ORDERS_DEAD_LETTER_BUCKET";
 
+/**
+ * The IAM condition that limits a consumer to the items of a table whose partition key is its
+ * own name (the failures and idempotency tables are both keyed by `consumer` first).
+ */
+export function ownItemsOnly(consumer: string): Grant["condition"] {
+  return { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [consumer, "x"] } };
+}
+
+/** What one consumer needs beyond reading the stream and recording its failures and dead letters. */
+export interface ConsumerAccess {
+  grants: Grant[];
+  /** Its own environment variables, on top of those every consumer gets. */
+  environment?: Record<string, pulumi.Input<string>>;
+}
+
 export interface ConsumerResources {
   stream: aws.kinesis.Stream;
   key: aws.kms.Key;
   deadLetters: aws.s3.Bucket;
   /** Failing records' attempts, which every consumer updates (and only updates). */
   failuresTable: aws.dynamodb.Table;
-  /** What each consumer needs beyond reading the stream, by consumer name. */
-  grants: Record<string, Grant[]>;
+  /**
+   * Each consumer's own access, by consumer name. Every consumer the JSON file lists must have
+   * an entry (a consumer listed without grants is a configuration error, not an empty role),
+   * and every entry must be a listed consumer.
+   */
+  access: Record<string, ConsumerAccess>;
+  /** The environment every consumer gets. */
   environment: Record<string, pulumi.Input<string>>;
+}
+
+/** Throws, before anything is created, unless the listed consumers and `access` name the same consumers. */
+export function checkAccess(listed: string[], access: Record<string, ConsumerAccess>): void {
+  const problems: string[] = [];
+  for (const name of listed) {
+    if (!Object.hasOwn(access, name)) {
+      problems.push(
+        `consumer ${name} is listed in ${path.basename(EVENT_SOURCES_FILE)} but the Pulumi program defines no grants ` +
+          `for it (pulumi/src/pipeline.ts): a consumer listed without grants is a configuration error, not an empty role`,
+      );
+    }
+  }
+  for (const name of Object.keys(access)) {
+    if (!listed.includes(name)) {
+      problems.push(`grants are defined for consumer ${name}, which ${path.basename(EVENT_SOURCES_FILE)} does not list`);
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
 export function createConsumers(ctx: Context, resources: ConsumerResources): Consumer[] {
   const { stream, key, deadLetters, failuresTable } = resources;
-  const environment = {
-    ...resources.environment,
-    [FAILURES_TABLE_VAR]: failuresTable.name,
-    [DEAD_LETTER_BUCKET_VAR]: deadLetters.bucket,
-  };
-  return Object.entries(eventSources()).map(([name, settings]) => {
+  const sources = eventSources();
+  
+  return Object.entries(sources).map(([name, settings]) => {
+    const access = resources.access[name];
+    const environment = {
+      ...resources.environment,
+      ...access.environment,
+      [FAILURES_TABLE_VAR]: failuresTable.name,
+      [DEAD_LETTER_BUCKET_VAR]: deadLetters.bucket,
+    };
     const efo = new aws.kinesis.StreamConsumer(name, { name, streamArn: stream.arn });
     const lambda = rustLambda(ctx, name.replace(/^orders-/, ""), settings.lambdaBinary, [
       { actions: ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"], resources: [efo.arn] },
@@ -70,15 +113,15 @@ export function createConsumers(ctx: Context, resources: ConsumerResources): Con
         actions: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
         resources: [stream.arn],
       },
-      // The consumer's attempts at a failing record: ADD/SET on one item, nothing else.
-      { actions: ["dynamodb:UpdateItem"], resources: [failuresTable.arn] },
+      // The consumer's attempts at a failing record: ADD/SET on one item of its own, nothing else.
+      { actions: ["dynamodb:UpdateItem"], resources: [failuresTable.arn], condition: ownItemsOnly(name) },
       // Dead letters: the consumer's own under dead-letters/<consumer>/, and the on-failure
       // destination's under aws/lambda/, which Lambda writes with the function's role.
       { actions: ["s3:PutObject"], resources: [pulumi.interpolate`${deadLetters.arn}/*`] },
       { actions: ["s3:ListBucket"], resources: [deadLetters.arn] },
       // Decrypt the stream and the failures table; encrypt dead letters and failures.
       { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.arn] },
-      ...(resources.grants[name] ?? []),
+      ...access.grants,
     ], environment);
     const mapping = new aws.lambda.EventSourceMapping(name, {
       // For enhanced fan-out the source is the consumer, not the stream.

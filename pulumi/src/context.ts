@@ -24,10 +24,12 @@ export function context(config: PipelineConfig): Context {
   };
 }
 
-/** One statement of a role's policy: these actions on these named resources. */
+/** One statement of a role's policy: these actions on these named resources, under an optional IAM condition. */
 export interface Grant {
   actions: string[];
   resources: pulumi.Input<string>[];
+  /** An IAM Condition block, e.g. `{ "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["me"] } }`. */
+  condition?: Record<string, Record<string, string[]>>;
 }
 
 /**
@@ -58,7 +60,12 @@ export function serviceRole(
     role: role.name,
     policy: pulumi.jsonStringify({
       Version: "2012-10-17",
-      Statement: grants.map((grant) => ({ Effect: "Allow", Action: grant.actions, Resource: grant.resources })),
+      Statement: grants.map((grant) => ({
+        Effect: "Allow",
+        Action: grant.actions,
+        Resource: grant.resources,
+        ...(grant.condition ? { Condition: grant.condition } : {}),
+      })),
     }),
   });
   return { role, policy };

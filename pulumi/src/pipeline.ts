@@ -6,9 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { Api, createApi } from "./api";
 import { Archive, createArchive, privateBucket } from "./archive";
-import { PipelineConfig } from "./config";
-import { Consumer, createConsumers } from "./consumers";
-import { Context, context } from "./context";
+import { PipelineConfig, ServiceUrlKey } from "./config";
+import { ConsumerAccess, Consumer, createConsumers, ownItemsOnly } from "./consumers";
+import { Context, Grant, context } from "./context";
 import { Monitoring, createMonitoring } from "./monitoring";
 
 /** The orders table's index listing a customer's orders by time (ingest::config). */
@@ -19,11 +19,32 @@ export const FAILURES_HASH_KEY = "consumer";
 export const FAILURES_RANGE_KEY = "record";
 export const FAILURES_TTL_ATTRIBUTE = "expiresAt";
 
+/** The idempotency table's key and TTL attribute, as the saga stages write them (processors::saga::idempotency). */
+export const IDEMPOTENCY_HASH_KEY = "consumer";
+export const IDEMPOTENCY_RANGE_KEY = "key";
+export const IDEMPOTENCY_TTL_ATTRIBUTE = "expiresAt";
+
+/** Where the saga stages find the idempotency table (ingest::config). */
+export const IDEMPOTENCY_TABLE_VAR = "ORDERS_IDEMPOTENCY_TABLE_NAME";
+/** Where the materialiser finds the orders table (ingest::config). */
+export const ORDERS_TABLE_VAR = "ORDERS_TABLE_NAME";
+
+/**
+ * The saga stages: each calls its downstream service, whose base URL comes from the stack's
+ * config key and reaches the function as the variable the host reads (ingest::config::downstream).
+ */
+export const SAGA_STAGES: Record<string, { urlConfig: ServiceUrlKey; urlVar: string }> = {
+  "orders-inventory": { urlConfig: "inventoryUrl", urlVar: "INVENTORY_URL" },
+  "orders-fulfilment": { urlConfig: "fulfilmentUrl", urlVar: "FULFILMENT_URL" },
+  "orders-accounting": { urlConfig: "accountingUrl", urlVar: "ACCOUNTING_URL" },
+};
+
 export interface Pipeline {
   key: aws.kms.Key;
   stream: aws.kinesis.Stream;
   ordersTable: aws.dynamodb.Table;
   failuresTable: aws.dynamodb.Table;
+  idempotencyTable: aws.dynamodb.Table;
   deadLetters: aws.s3.Bucket;
   consumers: Consumer[];
   api: Api;
@@ -115,6 +136,25 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     tags: ctx.tags,
   }, { protect: config.production });
 
+  // The saga stages' idempotency records, one per (consumer, `{orderId}:{call}`), so each
+  // stage calls its service once per order however often an event is delivered; deleted by TTL.
+  // Named as the local stack names it (ingest::config::ResourceNames).
+  const idempotencyTable = new aws.dynamodb.Table(ctx.name("idempotency-table"), {
+    name: ctx.name("idempotency"),
+    billingMode: "PAY_PER_REQUEST",
+    hashKey: IDEMPOTENCY_HASH_KEY,
+    rangeKey: IDEMPOTENCY_RANGE_KEY,
+    attributes: [
+      { name: IDEMPOTENCY_HASH_KEY, type: "S" },
+      { name: IDEMPOTENCY_RANGE_KEY, type: "S" },
+    ],
+    ttl: { attributeName: IDEMPOTENCY_TTL_ATTRIBUTE, enabled: true },
+    pointInTimeRecovery: { enabled: true },
+    serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+    deletionProtectionEnabled: config.production,
+    tags: ctx.tags,
+  }, { protect: config.production });
+
   // Dead letters: records the consumers set aside (poison, or past the engine's attempt or age
   // limit), each as a JSON object under dead-letters/<consumer>/, and failed batches, payload
   // and all, from every consumer's event source mapping.
@@ -125,14 +165,45 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     key,
     deadLetters,
     failuresTable,
-    grants: {
-      "orders-materialiser": [{ actions: ["dynamodb:PutItem"], resources: [ordersTable.arn] }],
+    access: {
+      // Puts a new order, and folds lifecycle events into it with conditional UpdateItem.
+      "orders-materialiser": {
+        grants: [{ actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"], resources: [ordersTable.arn] }],
+        environment: { [ORDERS_TABLE_VAR]: ordersTable.name },
+      },
+      ...Object.fromEntries(Object.entries(SAGA_STAGES).map(([name, stage]) => [name, sagaStage(ctx, name, stage, stream, idempotencyTable)])),
     },
-    environment: { ORDERS_STREAM_NAME: stream.name, ORDERS_TABLE_NAME: ordersTable.name },
+    environment: { ORDERS_STREAM_NAME: stream.name },
   });
   const api = createApi(ctx, { stream, key, ordersTable, ordersByCustomerIndex: ORDERS_BY_CUSTOMER_INDEX });
   const archive = createArchive(ctx, stream, key);
   const monitoring = createMonitoring(ctx, { key, stream, ordersTable, consumers, api, archive, deadLetters });
 
-  return { key, stream, ordersTable, failuresTable, deadLetters, consumers, api, archive, monitoring };
+  return { key, stream, ordersTable, failuresTable, idempotencyTable, deadLetters, consumers, api, archive, monitoring };
+}
+
+/**
+ * A saga stage: claims, completes and releases its own idempotency records (PutItem and
+ * DeleteItem, on items keyed by its own name only), emits the next lifecycle event onto the
+ * stream (PutRecords; the key's GenerateDataKey every consumer has), and is told its service's
+ * URL. It has no access to the orders table.
+ */
+function sagaStage(
+  ctx: Context,
+  name: string,
+  stage: (typeof SAGA_STAGES)[string],
+  stream: aws.kinesis.Stream,
+  idempotencyTable: aws.dynamodb.Table,
+): ConsumerAccess {
+  const grants: Grant[] = [
+    { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [idempotencyTable.arn], condition: ownItemsOnly(name) },
+    { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn, "*"] },
+  ];
+  return {
+    grants,
+    environment: {
+      [IDEMPOTENCY_TABLE_VAR]: idempotencyTable.name,
+      [stage.urlVar]: ctx.config[stage.urlConfig],
+    },
+  };
 }

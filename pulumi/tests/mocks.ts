@@ -21,6 +21,18 @@ export const recorded: Recorded[] = [];
 export const REGION = "eu-west-1";
 export const ACCOUNT = "123456789012";
 
+/** The downstream services' base URLs the tests configure (required settings, no defaults). */
+export const SERVICE_URLS = {
+  inventoryUrl: "https://inventory.example.com",
+  fulfilmentUrl: "https://fulfilment.example.com",
+  accountingUrl: "https://accounting.example.com",
+} as const;
+
+/** The stack configuration `config.load()` reads in the tests, as `Pulumi.<stack>.yaml` would hold it. */
+export function setStackConfig(config: Record<string, string>): void {
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`orders-pipeline:${k}`, v])));
+}
+
 pulumi.runtime.setMocks(
   {
     newResource: (args) => {
@@ -56,8 +68,9 @@ pulumi.runtime.setMocks(
   "test",
   false,
 );
+setStackConfig(SERVICE_URLS);
 
-/** The defaults, with Lambda packages that exist (empty files standing in for the zips). */
+/** The defaults and the services' URLs, with Lambda packages that exist (empty files standing in for the zips). */
 export function testConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lambda-packages-"));
   const binaries = [QUERY_LAMBDA_BINARY, ...Object.values(eventSources()).map((s) => s.lambdaBinary)];
@@ -65,7 +78,7 @@ export function testConfig(overrides: Partial<PipelineConfig> = {}): PipelineCon
     fs.mkdirSync(path.join(dir, binary));
     fs.writeFileSync(path.join(dir, binary, "bootstrap.zip"), "");
   }
-  return { ...defaults, lambdaPackageDir: dir, ...overrides };
+  return { ...defaults, ...SERVICE_URLS, lambdaPackageDir: dir, ...overrides };
 }
 
 /** The settled value of an output. */

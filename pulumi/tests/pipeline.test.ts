@@ -3,13 +3,14 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
-import { ACCOUNT, Recorded, ofType, one, recorded, settle, testConfig, value } from "./mocks";
+import { ACCOUNT, Recorded, SERVICE_URLS, ofType, one, recorded, setStackConfig, settle, testConfig, value } from "./mocks";
 import { ACCESS_LOG_FORMAT } from "../src/api";
 import { firehosePrefix, projectionTemplate } from "../src/archive";
-import { validate } from "../src/config";
-import { DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, eventSources } from "../src/consumers";
+import { load, validate } from "../src/config";
+import { ConsumerAccess, DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, createConsumers, eventSources } from "../src/consumers";
+import { context } from "../src/context";
 import { redriveListCommand } from "../src/monitoring";
-import { createPipeline, ORDERS_BY_CUSTOMER_INDEX, Pipeline } from "../src/pipeline";
+import { createPipeline, IDEMPOTENCY_TABLE_VAR, ORDERS_BY_CUSTOMER_INDEX, Pipeline, SAGA_STAGES } from "../src/pipeline";
 import { DATA_ACTION } from "../policy/policies";
 
 beforeEach(() => {
@@ -26,6 +27,16 @@ interface Statement {
   Effect: string;
   Action: string[];
   Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+/** The consumers as lambda-event-sources.json lists them: the materialiser and the three saga stages. */
+const MATERIALISER = "orders-materialiser";
+const STAGES = ["orders-inventory", "orders-fulfilment", "orders-accounting"];
+
+/** The condition that keeps a consumer to the items keyed by its own name. */
+function ownItems(consumer: string) {
+  return { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [consumer] } };
 }
 
 /** Every role's inline policy statements, by role name. */
@@ -76,7 +87,7 @@ describe("stream and tables", () => {
 
   test("the failures table: (consumer, record) key, TTL on expiresAt, on-demand, PITR, KMS", async () => {
     const pipeline = await build();
-    assert.equal(ofType("aws:dynamodb/table:Table").length, 2);
+    assert.equal(ofType("aws:dynamodb/table:Table").length, 3);
     const table = one("aws:dynamodb/table:Table", "orders-failures-table");
     // The local stack's name for it (ingest::config::ResourceNames), under the stack's prefix.
     assert.equal(table.inputs.name, "orders-consumer-failures");
@@ -99,10 +110,34 @@ describe("stream and tables", () => {
     assert.equal(one("aws:dynamodb/table:Table", "staging-failures-table").inputs.name, "staging-consumer-failures");
   });
 
+  test("the idempotency table: (consumer, key) key, TTL on expiresAt, on-demand, PITR, KMS", async () => {
+    const pipeline = await build();
+    const table = one("aws:dynamodb/table:Table", "orders-idempotency-table");
+    // The local stack's name for it (ingest::config::ResourceNames), under the stack's prefix.
+    assert.equal(table.inputs.name, "orders-idempotency");
+    assert.equal(await value(pipeline.idempotencyTable.name), "orders-idempotency");
+    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+    assert.equal(table.inputs.hashKey, "consumer");
+    assert.equal(table.inputs.rangeKey, "key");
+    // Only key attributes are declared: state, leaseUntil, outcome and expiresAt are plain attributes.
+    assert.deepEqual(table.inputs.attributes, [{ name: "consumer", type: "S" }, { name: "key", type: "S" }]);
+    assert.equal(table.inputs.globalSecondaryIndexes, undefined);
+    assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
+    assert.equal(table.inputs.deletionProtectionEnabled, false);
+    assert.equal(table.inputs.tags.project, "orders-pipeline");
+  });
+
+  test("the idempotency table is named under the stack's prefix", async () => {
+    await build({ prefix: "staging" });
+    assert.equal(one("aws:dynamodb/table:Table", "staging-idempotency-table").inputs.name, "staging-idempotency");
+  });
+
   test("production stacks protect the tables, the user pool and the buckets from deletion", async () => {
     await build({ production: true });
     const tables = ofType("aws:dynamodb/table:Table");
-    assert.equal(tables.length, 2);
+    assert.equal(tables.length, 3);
     for (const table of tables) assert.equal(table.inputs.deletionProtectionEnabled, true, table.name);
     assert.equal(ofType("aws:cognito/userPool:UserPool")[0].inputs.deletionProtection, "ACTIVE");
     for (const bucket of ofType("aws:s3/bucket:Bucket")) assert.equal(bucket.inputs.forceDestroy, false);
@@ -113,7 +148,9 @@ describe("consumers", () => {
   test("each consumer is an enhanced fan-out consumer with a mapping from the host's published settings", async () => {
     const pipeline = await build();
     const settings = eventSources();
+    assert.deepEqual(Object.keys(settings), [MATERIALISER, ...STAGES]);
     assert.deepEqual(ofType("aws:kinesis/streamConsumer:StreamConsumer").map((c) => c.inputs.name), Object.keys(settings));
+    assert.deepEqual(ofType("aws:lambda/eventSourceMapping:EventSourceMapping").map((m) => m.name), Object.keys(settings));
     for (const consumer of pipeline.consumers) {
       const efo = one("aws:kinesis/streamConsumer:StreamConsumer", consumer.name);
       assert.equal(efo.inputs.streamArn, await value(pipeline.stream.arn));
@@ -138,7 +175,9 @@ describe("consumers", () => {
   test("the Rust Lambdas run on provided.al2023, arm64 by default, traced, with their own log group", async () => {
     await build();
     const functions = ofType("aws:lambda/function:Function");
-    assert.deepEqual(functions.map((f) => f.inputs.name).sort(), ["orders-materialiser", "orders-query"]);
+    assert.deepEqual(functions.map((f) => f.inputs.name).sort(), [
+      "orders-accounting", "orders-fulfilment", "orders-inventory", "orders-materialiser", "orders-query",
+    ]);
     for (const fn of functions) {
       assert.equal(fn.inputs.runtime, "provided.al2023");
       assert.equal(fn.inputs.handler, "bootstrap");
@@ -178,11 +217,83 @@ describe("consumers", () => {
       assert.ok(!bucket.startsWith("arn:"));
       // What it had before is still there.
       assert.equal(variables.ORDERS_STREAM_NAME, await value(pipeline.stream.name), consumer.name);
-      assert.equal(variables.ORDERS_TABLE_NAME, await value(pipeline.ordersTable.name), consumer.name);
     }
     const query = one("aws:lambda/function:Function", "orders-query").inputs.environment.variables;
     assert.equal(query.ORDERS_FAILURES_TABLE_NAME, undefined);
     assert.equal(query.ORDERS_DEAD_LETTER_BUCKET, undefined);
+  });
+
+  test("the materialiser is told the orders table, and neither the idempotency table nor any service", async () => {
+    const pipeline = await build();
+    const variables = one("aws:lambda/function:Function", "orders-materialiser").inputs.environment.variables;
+    assert.equal(variables.ORDERS_TABLE_NAME, await value(pipeline.ordersTable.name));
+    assert.equal(variables.ORDERS_IDEMPOTENCY_TABLE_NAME, undefined);
+    for (const url of ["INVENTORY_URL", "FULFILMENT_URL", "ACCOUNTING_URL"]) assert.equal(variables[url], undefined, url);
+  });
+
+  test("each saga stage is told the idempotency table and its own service's URL from config, not the orders table", async () => {
+    const pipeline = await build();
+    assert.equal(IDEMPOTENCY_TABLE_VAR, "ORDERS_IDEMPOTENCY_TABLE_NAME");
+    assert.deepEqual(Object.keys(SAGA_STAGES), STAGES);
+    const expected: Record<string, [string, string]> = {
+      "orders-inventory": ["INVENTORY_URL", SERVICE_URLS.inventoryUrl],
+      "orders-fulfilment": ["FULFILMENT_URL", SERVICE_URLS.fulfilmentUrl],
+      "orders-accounting": ["ACCOUNTING_URL", SERVICE_URLS.accountingUrl],
+    };
+    const urlVars = Object.values(expected).map(([name]) => name);
+    for (const stage of STAGES) {
+      const variables = one("aws:lambda/function:Function", stage).inputs.environment.variables;
+      const [urlVar, url] = expected[stage];
+      assert.equal(variables[urlVar], url, stage);
+      for (const other of urlVars.filter((v) => v !== urlVar)) assert.equal(variables[other], undefined, `${stage} ${other}`);
+      assert.equal(variables.ORDERS_IDEMPOTENCY_TABLE_NAME, "orders-idempotency", stage);
+      assert.equal(variables.ORDERS_IDEMPOTENCY_TABLE_NAME, await value(pipeline.idempotencyTable.name), stage);
+      assert.equal(variables.ORDERS_TABLE_NAME, undefined, stage);
+      assert.deepEqual(Object.keys(variables).sort(), [
+        "ORDERS_DEAD_LETTER_BUCKET", "ORDERS_FAILURES_TABLE_NAME", "ORDERS_IDEMPOTENCY_TABLE_NAME", "ORDERS_STREAM_NAME", urlVar,
+      ].sort(), stage);
+    }
+  });
+
+  test("the services' URLs come from the stack's config", async () => {
+    await build({
+      inventoryUrl: "https://inventory.internal.example",
+      fulfilmentUrl: "https://fulfilment.internal.example/v2",
+      accountingUrl: "https://ledger.example:8443",
+    });
+    const variables = (fn: string) => one("aws:lambda/function:Function", fn).inputs.environment.variables;
+    assert.equal(variables("orders-inventory").INVENTORY_URL, "https://inventory.internal.example");
+    assert.equal(variables("orders-fulfilment").FULFILMENT_URL, "https://fulfilment.internal.example/v2");
+    assert.equal(variables("orders-accounting").ACCOUNTING_URL, "https://ledger.example:8443");
+  });
+
+  test("a consumer listed without grants is a configuration error naming it, not an empty role", async () => {
+    const pipeline = await build();
+    recorded.length = 0;
+    const resources = {
+      stream: pipeline.stream,
+      key: pipeline.key,
+      deadLetters: pipeline.deadLetters,
+      failuresTable: pipeline.failuresTable,
+      environment: {},
+    };
+    const only = (names: string[]): Record<string, ConsumerAccess> => Object.fromEntries(names.map((n) => [n, { grants: [] }]));
+    const ctx = context(testConfig());
+    assert.throws(
+      () => createConsumers(ctx, { ...resources, access: only([MATERIALISER, "orders-inventory", "orders-fulfilment"]) }),
+      (error: Error) =>
+        error.message ===
+          "consumer orders-accounting is listed in lambda-event-sources.json but the Pulumi program defines no grants " +
+            "for it (pulumi/src/pipeline.ts): a consumer listed without grants is a configuration error, not an empty role",
+    );
+    // Grants for a consumer the file does not list are stale: refused too.
+    assert.throws(
+      () => createConsumers(ctx, { ...resources, access: only([MATERIALISER, ...STAGES, "orders-shipping"]) }),
+      /grants are defined for consumer orders-shipping, which lambda-event-sources\.json does not list/,
+    );
+    // Refused before anything was created: no half-built consumer, no role without a job.
+    await settle();
+    assert.deepEqual(recorded.map((r) => r.type), []);
   });
 
   test("a Lambda that has not been packaged is a clear error naming the build command", () => {
@@ -223,9 +334,14 @@ describe("least privilege", () => {
     const stream = await value(pipeline.stream.arn);
     const key = await value(pipeline.key.arn);
 
+    const failures = await value(pipeline.failuresTable.arn);
     const materialiser = grants("orders-materialiser");
     assert.deepEqual(materialiser.get("dynamodb:PutItem"), [table]);
+    assert.deepEqual(materialiser.get("dynamodb:UpdateItem")!.sort(), [failures, table].sort());
     assert.equal(materialiser.get("dynamodb:Query"), undefined);
+    assert.equal(materialiser.get("dynamodb:DeleteItem"), undefined);
+    assert.equal(materialiser.get("kinesis:PutRecord"), undefined);
+    assert.equal(materialiser.get("kinesis:PutRecords"), undefined);
     assert.deepEqual(materialiser.get("kinesis:SubscribeToShard"), [await value(pipeline.consumers[0].efo.arn)]);
     assert.deepEqual(materialiser.get("s3:PutObject"), [`${await value(pipeline.deadLetters.arn)}/*`]);
     assert.deepEqual(materialiser.get("kms:Decrypt"), [key]);
@@ -250,25 +366,86 @@ describe("least privilege", () => {
     assert.equal(archive.get("kinesis:PutRecord"), undefined);
   });
 
-  test("every consumer may only UpdateItem on the failures table, and no other role reaches it", async () => {
+  test("every consumer may only UpdateItem its own items of the failures table, and no other role reaches it", async () => {
     const pipeline = await build();
     const policies = rolePolicies();
     const failures = await value(pipeline.failuresTable.arn);
-    assert.notEqual(failures, await value(pipeline.ordersTable.arn));
-    const consumerRoles = await Promise.all(pipeline.consumers.map((c) => value(c.lambda.role.name)));
-    assert.equal(consumerRoles.length, Object.keys(eventSources()).length);
+    const orders = await value(pipeline.ordersTable.arn);
+    assert.notEqual(failures, orders);
+    const consumerRoles = new Map(await Promise.all(pipeline.consumers.map(async (c) => [await value(c.lambda.role.name), c.name] as const)));
+    assert.equal(consumerRoles.size, Object.keys(eventSources()).length);
     for (const [role, statements] of policies) {
       const onFailures = statements.filter((s) => s.Resource.includes(failures));
-      if (consumerRoles.includes(role)) {
-        // One statement, one action, exactly that table (not its indexes, not '*').
-        assert.deepEqual(onFailures, [{ Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [failures] }], role);
+      const consumer = consumerRoles.get(role);
+      if (consumer) {
+        // One statement, one action, exactly that table (not its indexes, not '*'), and only
+        // the items whose partition key is the consumer's own name.
+        assert.deepEqual(onFailures, [
+          { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [failures], Condition: ownItems(consumer) },
+        ], role);
         const updateItem = statements.filter((s) => s.Action.includes("dynamodb:UpdateItem"));
-        assert.deepEqual(updateItem.flatMap((s) => s.Resource), [failures], role);
+        // The materialiser also folds lifecycle events into the orders table.
+        assert.deepEqual(updateItem.flatMap((s) => s.Resource), consumer === MATERIALISER ? [failures, orders] : [failures], role);
       } else {
         assert.deepEqual(onFailures, [], role);
         assert.ok(!statements.some((s) => s.Resource.some((r) => r.startsWith(`${failures}/`))), role);
       }
     }
+  });
+
+  test("each saga stage may only put and delete its own idempotency records and put records on the stream, and never reach the orders table", async () => {
+    const pipeline = await build();
+    const policies = rolePolicies();
+    const idempotency = await value(pipeline.idempotencyTable.arn);
+    const orders = await value(pipeline.ordersTable.arn);
+    const failures = await value(pipeline.failuresTable.arn);
+    const stream = await value(pipeline.stream.arn);
+    const stages = pipeline.consumers.filter((c) => c.name !== MATERIALISER);
+    assert.deepEqual(stages.map((c) => c.name), STAGES);
+    const onTable = (arn: string) => (s: Statement) => s.Resource.some((r) => r === arn || r.startsWith(`${arn}/`));
+    for (const stage of stages) {
+      const role = await value(stage.lambda.role.name);
+      const statements = policies.get(role)!;
+      assert.deepEqual(statements.filter(onTable(idempotency)), [{
+        Effect: "Allow",
+        Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        Resource: [idempotency],
+        Condition: ownItems(stage.name),
+      }], role);
+      assert.deepEqual(statements.filter((s) => s.Action.some((a) => a.startsWith("kinesis:Put"))), [
+        { Effect: "Allow", Action: ["kinesis:PutRecord", "kinesis:PutRecords"], Resource: [stream] },
+      ], role);
+      assert.deepEqual(statements.filter(onTable(orders)), [], role);
+      // Every DynamoDB action it has, on what: nothing beyond those two tables.
+      const dynamodb = statements.filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")));
+      assert.deepEqual(dynamodb.flatMap((s) => s.Action).sort(), ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], role);
+      assert.deepEqual(dynamodb.flatMap((s) => s.Resource).sort(), [failures, idempotency].sort(), role);
+      // Writing encrypted records needs the key's GenerateDataKey, which every consumer has.
+      assert.ok(statements.some((s) => s.Action.includes("kms:GenerateDataKey")), role);
+    }
+    // Nobody else reaches the idempotency table or writes to the stream but the API's role.
+    const stageRoles = await Promise.all(stages.map((c) => value(c.lambda.role.name)));
+    for (const [role, statements] of policies) {
+      if (stageRoles.includes(role)) continue;
+      assert.deepEqual(statements.filter(onTable(idempotency)), [], role);
+      if (role !== "orders-api-put-orders") {
+        assert.ok(!statements.some((s) => s.Action.some((a) => a.startsWith("kinesis:Put"))), role);
+      }
+    }
+  });
+
+  test("the materialiser puts and updates orders, and neither writes to the stream nor reaches the idempotency table", async () => {
+    const pipeline = await build();
+    const statements = rolePolicies().get(await value(pipeline.consumers[0].lambda.role.name))!;
+    assert.equal(pipeline.consumers[0].name, MATERIALISER);
+    const orders = await value(pipeline.ordersTable.arn);
+    const idempotency = await value(pipeline.idempotencyTable.arn);
+    assert.deepEqual(statements.filter((s) => s.Resource.includes(orders)), [
+      { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: [orders] },
+    ]);
+    assert.ok(!statements.some((s) => s.Resource.some((r) => r === idempotency || r.startsWith(`${idempotency}/`))));
+    assert.ok(!statements.some((s) => s.Action.some((a) => a.startsWith("kinesis:Put"))));
+    assert.ok(!statements.some((s) => s.Action.includes("dynamodb:DeleteItem")));
   });
 
   test("every role can be assumed by its one service only; Firehose's only for this account", async () => {
@@ -285,6 +462,9 @@ describe("least privilege", () => {
     }
     assert.deepEqual(services, {
       "orders-materialiser": "lambda.amazonaws.com",
+      "orders-inventory": "lambda.amazonaws.com",
+      "orders-fulfilment": "lambda.amazonaws.com",
+      "orders-accounting": "lambda.amazonaws.com",
       "orders-query": "lambda.amazonaws.com",
       "orders-api-put-orders": "apigateway.amazonaws.com",
       "orders-api-logs": "apigateway.amazonaws.com",
@@ -299,7 +479,7 @@ describe("encryption and exposure", () => {
     const key = await value(pipeline.key.arn);
     assert.equal(ofType("aws:kinesis/stream:Stream")[0].inputs.kmsKeyId, key);
     const tables = ofType("aws:dynamodb/table:Table");
-    assert.equal(tables.length, 2);
+    assert.equal(tables.length, 3);
     for (const table of tables) assert.equal(table.inputs.serverSideEncryption.kmsKeyArn, key, table.name);
     assert.equal(ofType("aws:sns/topic:Topic")[0].inputs.kmsMasterKeyId, key);
     assert.equal(ofType("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")[0].inputs.extendedS3Configuration.kmsKeyArn, key);
@@ -474,7 +654,8 @@ describe("monitoring", () => {
     // Per consumer: behind, dead letters, errors, throttles; query: errors, throttles; API 5xx
     // and 429; archive.
     assert.equal(alarms.length, 4 * pipeline.consumers.length + 5);
-    assert.equal(alarms.length, 9);
+    assert.equal(pipeline.consumers.length, 4);
+    assert.equal(alarms.length, 21);
     assert.ok(!alarms.some((a) => a.inputs.metricName === "Poison"), "the poison alarm is replaced by the dead-letter one");
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [topic], a.name);
   });
@@ -555,6 +736,49 @@ test("every taggable resource carries the stack's tags", async () => {
   for (const type of ["aws:kinesis/stream:Stream", "aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:s3/bucket:Bucket", "aws:apigateway/restApi:RestApi"]) {
     assert.ok(ofType(type).every((r) => "tags" in r.inputs), type);
   }
+});
+
+describe("the services' URLs", () => {
+  const KEYS = ["inventoryUrl", "fulfilmentUrl", "accountingUrl"] as const;
+
+  test("each is required: a stack without them is refused, naming every missing key", () => {
+    assert.throws(
+      () => validate(testConfig({ inventoryUrl: undefined, fulfilmentUrl: "", accountingUrl: undefined } as any)),
+      (error: Error) => KEYS.every((key) => error.message.includes(`${key} is required`)),
+    );
+  });
+
+  test("each must be an https:// URL, and the error names the config key", () => {
+    for (const key of KEYS) {
+      for (const bad of ["http://inventory.example.com", "inventory.example.com", "https://", "ftp://x"]) {
+        assert.throws(
+          () => validate(testConfig({ [key]: bad })),
+          (error: Error) => error.message.includes(`${key} '${bad}' must be an https:// URL`) &&
+            KEYS.filter((k) => k !== key).every((k) => !error.message.includes(k)),
+          `${key}=${bad}`,
+        );
+      }
+    }
+    assert.doesNotThrow(() => validate(testConfig()));
+  });
+
+  test("load() reads them from the stack's config and refuses a missing or non-https one by its key", () => {
+    try {
+      setStackConfig({ ...SERVICE_URLS, inventoryUrl: "https://stock.example.com" });
+      const config = load();
+      assert.equal(config.inventoryUrl, "https://stock.example.com");
+      assert.equal(config.fulfilmentUrl, SERVICE_URLS.fulfilmentUrl);
+      assert.equal(config.accountingUrl, SERVICE_URLS.accountingUrl);
+
+      setStackConfig({ inventoryUrl: SERVICE_URLS.inventoryUrl, accountingUrl: SERVICE_URLS.accountingUrl });
+      assert.throws(() => load(), /fulfilmentUrl is required: the fulfilment service's base URL \(pulumi config set fulfilmentUrl https:\/\/\.\.\.\)/);
+
+      setStackConfig({ ...SERVICE_URLS, accountingUrl: "http://ledger.example.com" });
+      assert.throws(() => load(), /accountingUrl 'http:\/\/ledger\.example\.com' must be an https:\/\/ URL/);
+    } finally {
+      setStackConfig(SERVICE_URLS);
+    }
+  });
 });
 
 test("a bad configuration is refused with every problem named", () => {

@@ -77,11 +77,11 @@ test("every resource of the pipeline passes the security policies, and the stack
   assert.deepEqual(await stackViolations(recorded), []);
 });
 
-test("the new failures table passes the table policy: customer key and point-in-time recovery", async () => {
+test("the failures and idempotency tables pass the table policy: customer key and point-in-time recovery", async () => {
   createPipeline(testConfig());
   await settle();
   const tables = recorded.filter((r) => r.type === "aws:dynamodb/table:Table");
-  assert.deepEqual(tables.map((t) => t.name), ["orders-orders-table", "orders-failures-table"]);
+  assert.deepEqual(tables.map((t) => t.name), ["orders-orders-table", "orders-failures-table", "orders-idempotency-table"]);
   for (const table of tables) {
     assert.deepEqual(await violations(table.type, table.inputs), [], table.name);
   }
@@ -190,6 +190,34 @@ test("a role policy with a data action on '*' or a wildcard action is refused", 
     "iam-no-data-action-on-everything: dynamodb:PutItem on every resource",
     "iam-no-data-action-on-everything: wildcard action kinesis:*",
   ]);
+});
+
+test("a DynamoDB grant under a dynamodb:LeadingKeys condition passes on a named table, and still fails on '*'", async () => {
+  const condition = { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["orders-inventory"] } };
+  const policy = (resource: string | string[]) => JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"], Resource: resource, Condition: condition }],
+  });
+  const table = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-idempotency";
+  assert.deepEqual(await violations("aws:iam/rolePolicy:RolePolicy", { role: "r", policy: policy([table]) }), []);
+  assert.deepEqual(await violations("aws:iam/rolePolicy:RolePolicy", { role: "r", policy: policy(table) }), []);
+  // A condition does not make '*' a named resource.
+  assert.deepEqual(await violations("aws:iam/rolePolicy:RolePolicy", { role: "r", policy: policy("*") }), [
+    "iam-no-data-action-on-everything: dynamodb:PutItem on every resource",
+    "iam-no-data-action-on-everything: dynamodb:DeleteItem on every resource",
+  ]);
+});
+
+test("the consumers' conditioned role policies, as the program writes them, pass", async () => {
+  createPipeline(testConfig());
+  await settle();
+  const conditioned = recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" &&
+    JSON.parse(r.inputs.policy).Statement.some((s: { Condition?: unknown }) => s.Condition));
+  // Each consumer's failures grant, and each saga stage's idempotency grant.
+  assert.equal(conditioned.length, Object.keys(eventSources()).length);
+  for (const policy of conditioned) {
+    assert.deepEqual(await violations(policy.type, policy.inputs), [], policy.name);
+  }
 });
 
 test("an untraced Lambda and an unencrypted topic are refused", async () => {

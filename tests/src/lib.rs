@@ -160,9 +160,19 @@ impl TestPipeline {
     /// The engine the hosts run `handler` in, as the materialiser's consumer, on this stack's
     /// stream, dead-letter bucket and failures table.
     pub fn engine<H: RecordHandler>(&self, handler: H, config: BatchConfig) -> AwsEngine<H> {
+        self.engine_as(consumers::MATERIALISER, handler, config)
+    }
+
+    /// [`Self::engine`] as `consumer`.
+    pub fn engine_as<H: RecordHandler>(
+        &self,
+        consumer: &str,
+        handler: H,
+        config: BatchConfig,
+    ) -> AwsEngine<H> {
         let names = &self.stack.names;
         Engine {
-            consumer: consumers::MATERIALISER.to_owned(),
+            consumer: consumer.to_owned(),
             stream: names.stream.clone(),
             handler,
             emitter: Producer::new(self.stack.kinesis(), &names.stream),
@@ -187,6 +197,35 @@ impl TestPipeline {
         self.start_engine(self.engine(handler, config))
     }
 
+    /// Runs the saga's three stages in this process, calling the services under `downstream`
+    /// (the stand-ins' base URL), with a short retry budget so that tests fail over quickly.
+    pub fn start_saga(&self, downstream: &str) -> Vec<watch::Sender<bool>> {
+        use ingest::lifecycle::Stage;
+        use processors::saga::SagaStage;
+        use processors::saga::client::ServiceClient;
+        use processors::saga::idempotency::DynamoIdempotency;
+        [
+            (Stage::Inventory, consumers::INVENTORY),
+            (Stage::Fulfilment, consumers::FULFILMENT),
+            (Stage::Accounting, consumers::ACCOUNTING),
+        ]
+        .into_iter()
+        .map(|(stage, consumer)| {
+            let client = ServiceClient::new(
+                stage.name(),
+                format!("{downstream}/{}", stage.name()),
+                Duration::from_secs(2),
+                Duration::from_secs(1),
+            )
+            .expect("HTTP client");
+            let records =
+                DynamoIdempotency::new(self.stack.dynamodb(), &self.stack.names.idempotency_table);
+            let handler = SagaStage::new(stage, consumer, client, records, Duration::from_secs(3));
+            self.start_engine(self.engine_as(consumer, handler, BatchConfig::default()))
+        })
+        .collect()
+    }
+
     /// Runs `engine` on the standalone host, as the materialiser's consumer, in this process
     /// until the returned sender is sent `true`.
     pub fn start_engine<H, E, D, F>(&self, engine: Engine<H, E, D, F>) -> watch::Sender<bool>
@@ -201,7 +240,7 @@ impl TestPipeline {
             CheckpointStore::new(
                 self.stack.dynamodb(),
                 &self.stack.names.checkpoints_table,
-                consumers::MATERIALISER,
+                &engine.consumer,
             ),
             EfoConfig {
                 shard_discovery_interval: Duration::from_secs(1),
@@ -213,9 +252,14 @@ impl TestPipeline {
         stop
     }
 
-    /// Starts the `materialiser` binary against this stack, capturing its log lines.
+    /// Starts the materialiser (`consumer materialiser`) against this stack, capturing its log
+    /// lines.
     pub fn spawn_materialiser(&self) -> (Child, Arc<Mutex<Vec<String>>>) {
-        spawn_with_logs(&workspace_binary("materialiser"), self.stack.env())
+        spawn_with_logs(
+            &workspace_binary("consumer"),
+            &["materialiser"],
+            self.stack.env(),
+        )
     }
 
     /// Waits until every id in `order_ids` is in the orders table; returns those still missing.
@@ -232,6 +276,50 @@ impl TestPipeline {
             }
         }
         missing
+    }
+
+    /// The order's overall status in the orders table, if it is there.
+    pub async fn order_status(&self, order_id: Uuid) -> Option<String> {
+        let item = self
+            .stack
+            .dynamodb()
+            .get_item()
+            .table_name(&self.stack.names.orders_table)
+            .key(
+                processors::store::attr::ORDER_ID,
+                aws_sdk_dynamodb::types::AttributeValue::S(order_id.to_string()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem")
+            .item?;
+        item.get(processors::store::attr::STATUS)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+    }
+
+    /// Waits until every order in `order_ids` has a status in `done`; returns those that do not.
+    pub async fn wait_status(
+        &self,
+        order_ids: &[Uuid],
+        done: &[&str],
+        timeout: Duration,
+    ) -> Vec<(Uuid, Option<String>)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut waiting = Vec::new();
+            for id in order_ids {
+                let status = self.order_status(*id).await;
+                if !status.as_deref().is_some_and(|s| done.contains(&s)) {
+                    waiting.push((*id, status));
+                }
+            }
+            if waiting.is_empty() || tokio::time::Instant::now() >= deadline {
+                return waiting;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub async fn order_count(&self) -> usize {
@@ -322,9 +410,11 @@ pub async fn read_stream(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Vec
 /// Starts a binary with `env`, collecting its stdout and stderr lines.
 pub fn spawn_with_logs(
     path: &std::path::Path,
+    args: &[&str],
     env: Vec<(String, String)>,
 ) -> (Child, Arc<Mutex<Vec<String>>>) {
     let mut child = Command::new(path)
+        .args(args)
         .envs(env)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -64,7 +64,7 @@ async fn the_lambda_binary_materialises_a_batch_and_reports_failures_through_the
     let mut env = pipeline.stack.env();
     env.extend(runtime.function_env("orders-materialiser"));
     let (_function, logs) =
-        pipeline_tests::spawn_with_logs(&workspace_binary("materialiser-lambda"), env);
+        pipeline_tests::spawn_with_logs(&workspace_binary("materialiser-lambda"), &[], env);
     let mut rng = StdRng::seed_from_u64(21);
 
     // 1. Two orders around a poison record: both written, nothing to retry.

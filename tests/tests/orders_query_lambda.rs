@@ -132,7 +132,7 @@ async fn the_query_lambda_answers_only_the_callers_orders_newest_first_in_pages(
     let mut env = stack.env();
     env.extend(runtime.function_env("orders-query"));
     let (_function, _logs) =
-        pipeline_tests::spawn_with_logs(&workspace_binary("orders-query-lambda"), env);
+        pipeline_tests::spawn_with_logs(&workspace_binary("orders-query-lambda"), &[], env);
 
     // One order.
     let own_id = ada[1].order_id.to_string();

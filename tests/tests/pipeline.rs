@@ -391,7 +391,9 @@ impl RecordHandler for Echo {
                     data: serde_json::to_vec(&echoed).expect("json"),
                 }]))
             }
-            Ok(ingest::envelope::Event::Other { .. }) => Ok(Handled::Skipped),
+            Ok(
+                ingest::envelope::Event::Other { .. } | ingest::envelope::Event::Lifecycle { .. },
+            ) => Ok(Handled::Skipped),
             Err(error) => Err(RecordError::Poison(error.to_string())),
         }
     }

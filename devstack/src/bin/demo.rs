@@ -154,13 +154,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut gateway = spawn(
         &stack,
         "gateway",
+        "gateway",
+        &[],
         &logs,
         &[
             ("GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
             ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
         ],
     )?;
-    let mut materialiser = spawn(&stack, "materialiser", &logs, &[])?;
+    let mut materialiser = spawn(
+        &stack,
+        "materialiser",
+        "consumer",
+        &["materialiser"],
+        &logs,
+        &[],
+    )?;
     let http = reqwest::Client::new();
     wait_for_gateway(&http, &gateway_url).await?;
     println!(
@@ -461,15 +470,19 @@ async fn post(
     )
 }
 
+/// Starts `binary` with `args`, its output in `logs/{name}.log`.
 fn spawn(
     stack: &LocalStack,
+    name: &str,
     binary: &str,
+    args: &[&str],
     logs: &Path,
     extra_env: &[(&str, String)],
 ) -> anyhow::Result<Child> {
     let path = workspace_binary(binary);
-    let log = std::fs::File::create(logs.join(format!("{binary}.log")))?;
+    let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
     Command::new(&path)
+        .args(args)
         .envs(stack.env())
         .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::from(log.try_clone()?))

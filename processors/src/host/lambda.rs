@@ -72,3 +72,19 @@ fn stream_record(record: KinesisEventRecord) -> StreamRecord {
         .unwrap_or_else(|_| OffsetDateTime::now_utc()),
     }
 }
+
+/// Serves `handler` as `consumer` on Lambda: the Runtime API loop over [`handle_kinesis_event`]
+/// with the engine from [`super::aws_engine`]. What every consumer's Lambda `main` calls.
+pub async fn serve<H: RecordHandler>(
+    consumer: &str,
+    handler: H,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(), lambda_runtime::Error> {
+    let engine = &super::aws_engine(consumer, handler, sdk)?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<KinesisEvent>| async move {
+            Ok::<_, lambda_runtime::Error>(handle_kinesis_event(engine, event.payload).await)
+        },
+    ))
+    .await
+}

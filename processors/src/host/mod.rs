@@ -32,3 +32,63 @@ pub fn aws_engine<H>(
         config: BatchConfig::from_env()?,
     })
 }
+
+/// Each request's own timeout to a downstream service, in milliseconds.
+pub const DOWNSTREAM_TIMEOUT_ENV: &str = "DOWNSTREAM_TIMEOUT_MS";
+/// Time a downstream call may spend on retries, in milliseconds, before the engine takes over.
+pub const DOWNSTREAM_BUDGET_ENV: &str = "DOWNSTREAM_BUDGET_MS";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SagaConfigError {
+    #[error("{0} is not set: the {1} service's base URL")]
+    MissingUrl(&'static str, &'static str),
+    #[error("{name}={value}: expected milliseconds from 100 to 600000")]
+    Millis { name: &'static str, value: String },
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// The saga stage `stage` as `consumer`, configured from the environment: the service's base
+/// URL (`INVENTORY_URL`, `FULFILMENT_URL` or `ACCOUNTING_URL`), [`DOWNSTREAM_TIMEOUT_ENV`]
+/// (default 2 s), [`DOWNSTREAM_BUDGET_ENV`] (default 10 s), and the idempotency table.
+pub fn saga_stage(
+    stage: ingest::lifecycle::Stage,
+    consumer: &str,
+    sdk: &aws_config::SdkConfig,
+) -> Result<crate::saga::SagaStage<crate::saga::idempotency::DynamoIdempotency>, SagaConfigError> {
+    use crate::saga::client::{DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, ServiceClient};
+    use ingest::config::downstream;
+    use ingest::lifecycle::Stage;
+    use std::time::Duration;
+
+    let url_var = match stage {
+        Stage::Inventory => downstream::INVENTORY_URL_VAR,
+        Stage::Fulfilment => downstream::FULFILMENT_URL_VAR,
+        Stage::Accounting => downstream::ACCOUNTING_URL_VAR,
+    };
+    let base_url =
+        std::env::var(url_var).map_err(|_| SagaConfigError::MissingUrl(url_var, stage.name()))?;
+    let millis = |name: &'static str, default: Duration| match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(ms @ 100..=600_000) => Ok(Duration::from_millis(ms)),
+            _ => Err(SagaConfigError::Millis { name, value }),
+        },
+    };
+    let timeout = millis(DOWNSTREAM_TIMEOUT_ENV, DEFAULT_REQUEST_TIMEOUT)?;
+    let budget = millis(DOWNSTREAM_BUDGET_ENV, DEFAULT_BUDGET)?;
+    let client = ServiceClient::new(stage.name(), base_url, timeout, budget)
+        .map_err(SagaConfigError::Client)?;
+    let records = crate::saga::idempotency::DynamoIdempotency::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        ResourceNames::from_env().idempotency_table,
+    );
+    // A claim outlives the call's whole budget plus one last request.
+    Ok(crate::saga::SagaStage::new(
+        stage,
+        consumer,
+        client,
+        records,
+        budget + timeout,
+    ))
+}

@@ -1,0 +1,1382 @@
+//! Local stand-ins for the three services downstream of the pipeline: inventory, fulfilment
+//! and accounting.
+//!
+//! They are there to prove that the consumers cause each effect exactly once. Every effect
+//! request carries an `Idempotency-Key`: the first request with a key performs the effect and
+//! stores its answer, and every later request with that key gets the same answer back without
+//! anything being done again. Every effect actually performed is written to a ledger
+//! (`GET /_ledger`), which lists duplicates: two effects of one kind for one order, which only
+//! happens when a caller used two keys for the same step.
+//!
+//! Faults (latency, a rate of 503s, outages) and business rules (SKUs out of stock, unknown or
+//! unshippable) are set at start and can be changed while running (`/_control`), so tests and
+//! the demo can show retries ending in exactly one effect. One server answers for all three
+//! services, each under its own path prefix; [`router`] lists the routes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// The header every effect request must carry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const PROBLEM_TYPES: &str = "https://orders.example/problems/";
+const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Seconds a caller is asked to wait after a 503.
+const RETRY_AFTER_SECONDS: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Inventory,
+    Fulfilment,
+    Accounting,
+}
+
+impl Service {
+    pub const ALL: [Self; 3] = [Self::Inventory, Self::Fulfilment, Self::Accounting];
+
+    /// The name in paths, the ledger and the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Inventory => "inventory",
+            Self::Fulfilment => "fulfilment",
+            Self::Accounting => "accounting",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|service| service.name() == name)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an effect is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Reservation,
+    Release,
+    Shipment,
+    Sale,
+}
+
+impl Kind {
+    pub const ALL: [Self; 4] = [Self::Reservation, Self::Release, Self::Shipment, Self::Sale];
+
+    pub fn service(self) -> Service {
+        match self {
+            Self::Reservation | Self::Release => Service::Inventory,
+            Self::Shipment => Service::Fulfilment,
+            Self::Sale => Service::Accounting,
+        }
+    }
+}
+
+// ---- configuration ----
+
+/// Faults and business rules of the three services: the body of `PUT /_control` and of the
+/// `--config` file. Every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct StandInConfig {
+    pub inventory: InventoryConfig,
+    pub fulfilment: FulfilmentConfig,
+    pub accounting: AccountingConfig,
+}
+
+// The fault fields are repeated in each service's config, not flattened from one struct:
+// serde cannot deny unknown fields through `flatten`, and a misspelt fault must be an error,
+// not a test that silently injects nothing.
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct InventoryConfig {
+    pub latency_ms: Latency,
+    /// Fraction (0 to 1) of effect requests answered 503 before anything is done.
+    pub error_rate: f64,
+    /// Answer every effect request 503.
+    pub down: bool,
+    /// Answer every effect request 503 until then (RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub down_until: Option<OffsetDateTime>,
+    /// SKUs a reservation is refused for: 422 out-of-stock.
+    pub out_of_stock: BTreeSet<String>,
+    /// SKUs a reservation is refused for: 422 unknown-sku.
+    pub unknown: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct FulfilmentConfig {
+    pub latency_ms: Latency,
+    pub error_rate: f64,
+    pub down: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub down_until: Option<OffsetDateTime>,
+    /// SKUs a shipment is refused for: 422 unshippable.
+    pub unshippable: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccountingConfig {
+    pub latency_ms: Latency,
+    pub error_rate: f64,
+    pub down: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub down_until: Option<OffsetDateTime>,
+}
+
+/// Each answer of a service waits a uniformly drawn time in `[min, max]` milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Latency {
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self { min: 2, max: 20 }
+    }
+}
+
+impl Latency {
+    fn draw(self) -> Duration {
+        // An inverted range (only possible in a config that skipped validation) waits `min`.
+        Duration::from_millis(rand::random_range(self.min..=self.max.max(self.min)))
+    }
+}
+
+/// The fault fields of one service.
+#[derive(Clone, Copy, Debug)]
+struct Faults {
+    latency_ms: Latency,
+    error_rate: f64,
+    down: bool,
+    down_until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid stand-in config: {0}")]
+pub struct ConfigError(String);
+
+impl StandInConfig {
+    /// Parses and validates a config; the error names the offending field.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        // axum's parser reports the path of the field that failed (`inventory.errorRate: ...`).
+        let axum::Json(config) = axum::Json::<Self>::from_bytes(bytes)
+            .map_err(|rejection| ConfigError(rejection.body_text()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types cannot, listing every problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        for service in Service::ALL {
+            let faults = self.faults(service);
+            if !(0.0..=1.0).contains(&faults.error_rate) {
+                problems.push(format!(
+                    "{service}.errorRate must be between 0 and 1, not {}",
+                    faults.error_rate
+                ));
+            }
+            let Latency { min, max } = faults.latency_ms;
+            if min > max {
+                problems.push(format!(
+                    "{service}.latencyMs.min ({min}) must not exceed {service}.latencyMs.max ({max})"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems.join("; ")))
+        }
+    }
+
+    fn faults(&self, service: Service) -> Faults {
+        match service {
+            Service::Inventory => {
+                let c = &self.inventory;
+                Faults {
+                    latency_ms: c.latency_ms,
+                    error_rate: c.error_rate,
+                    down: c.down,
+                    down_until: c.down_until,
+                }
+            }
+            Service::Fulfilment => {
+                let c = &self.fulfilment;
+                Faults {
+                    latency_ms: c.latency_ms,
+                    error_rate: c.error_rate,
+                    down: c.down,
+                    down_until: c.down_until,
+                }
+            }
+            Service::Accounting => {
+                let c = &self.accounting;
+                Faults {
+                    latency_ms: c.latency_ms,
+                    error_rate: c.error_rate,
+                    down: c.down,
+                    down_until: c.down_until,
+                }
+            }
+        }
+    }
+
+    fn down_until_mut(&mut self, service: Service) -> &mut Option<OffsetDateTime> {
+        match service {
+            Service::Inventory => &mut self.inventory.down_until,
+            Service::Fulfilment => &mut self.fulfilment.down_until,
+            Service::Accounting => &mut self.accounting.down_until,
+        }
+    }
+}
+
+// ---- the ledger ----
+
+/// One effect a service performed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Effect {
+    pub service: Service,
+    pub kind: Kind,
+    pub order_id: Uuid,
+    pub idempotency_key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// More than one effect of one kind for one order: a caller used two keys for one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Duplicate {
+    pub service: Service,
+    pub kind: Kind,
+    pub order_id: Uuid,
+    pub count: usize,
+}
+
+/// The answer of `GET /_ledger`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ledger {
+    /// In the order they were performed.
+    pub effects: Vec<Effect>,
+    /// Effects per service and kind, every kind present (0 when none).
+    pub by_service: BTreeMap<Service, BTreeMap<Kind, usize>>,
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Ledger {
+    fn of(effects: &[Effect]) -> Self {
+        let mut by_service: BTreeMap<Service, BTreeMap<Kind, usize>> = BTreeMap::new();
+        for kind in Kind::ALL {
+            by_service
+                .entry(kind.service())
+                .or_default()
+                .insert(kind, 0);
+        }
+        let mut per_order: BTreeMap<(Service, Kind, Uuid), usize> = BTreeMap::new();
+        for effect in effects {
+            *by_service
+                .entry(effect.service)
+                .or_default()
+                .entry(effect.kind)
+                .or_default() += 1;
+            *per_order
+                .entry((effect.service, effect.kind, effect.order_id))
+                .or_default() += 1;
+        }
+        let duplicates = per_order
+            .into_iter()
+            .filter(|(_, count)| *count > 1)
+            .map(|((service, kind, order_id), count)| Duplicate {
+                service,
+                kind,
+                order_id,
+                count,
+            })
+            .collect();
+        Self {
+            effects: effects.to_vec(),
+            by_service,
+            duplicates,
+        }
+    }
+
+    /// How many effects of `kind` were performed.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.effects.iter().filter(|e| e.kind == kind).count()
+    }
+}
+
+// ---- answers ----
+
+/// An answer as stored under an idempotency key and sent again for it.
+#[derive(Clone, Debug, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    body: Value,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        if self.status.is_client_error() || self.status.is_server_error() {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+            );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+/// An RFC 9457 problem, with the SKU it is about when there is one.
+#[derive(Clone, Debug)]
+struct Problem {
+    status: StatusCode,
+    /// The last segment of the type URI.
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    sku: Option<String>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: String) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail,
+            sku: None,
+        }
+    }
+
+    fn bad_request(detail: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        )
+    }
+
+    fn unavailable(detail: String) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
+    }
+
+    fn about_sku(slug: &'static str, title: &'static str, sku: &str, what: &str) -> Self {
+        Self {
+            sku: Some(sku.to_owned()),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                slug,
+                title,
+                format!("SKU {sku} {what}"),
+            )
+        }
+    }
+}
+
+impl From<Problem> for Answer {
+    fn from(problem: Problem) -> Self {
+        let mut body = json!({
+            "type": format!("{PROBLEM_TYPES}{}", problem.slug),
+            "title": problem.title,
+            "status": problem.status.as_u16(),
+            "detail": problem.detail,
+        });
+        if let (Some(sku), Some(fields)) = (problem.sku, body.as_object_mut()) {
+            fields.insert("sku".into(), Value::String(sku));
+        }
+        Self {
+            status: problem.status,
+            body,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        Answer::from(self).into_response()
+    }
+}
+
+// ---- requests ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OrderLines {
+    order_id: Uuid,
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    customer_id: String,
+    lines: Vec<Line>,
+    /// Where a shipment goes (fulfilment only).
+    #[serde(default)]
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    shipping_address: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Line {
+    sku: String,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReleaseBody {
+    order_id: Uuid,
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SaleBody {
+    order_id: Uuid,
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    customer_id: String,
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    total: Money,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Money {
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    amount: i64,
+    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
+    currency: String,
+}
+
+/// A well-formed effect request.
+struct EffectRequest {
+    kind: Kind,
+    order_id: Uuid,
+    skus: Vec<String>,
+    /// What a second request with the same key must repeat to be the same request.
+    body: Value,
+}
+
+impl EffectRequest {
+    /// `path_order` is the order id in the path of a release, which the body must repeat.
+    fn parse(kind: Kind, path_order: Option<Uuid>, bytes: &[u8]) -> Result<Self, Problem> {
+        let (order_id, skus) = match kind {
+            Kind::Reservation | Kind::Shipment => {
+                let request: OrderLines = parse_body(bytes)?;
+                if request.lines.is_empty() {
+                    return Err(Problem::bad_request("lines must not be empty".into()));
+                }
+                if let Some(index) = request.lines.iter().position(|line| line.quantity == 0) {
+                    return Err(Problem::bad_request(format!(
+                        "lines[{index}].quantity must be at least 1"
+                    )));
+                }
+                let skus = request.lines.into_iter().map(|line| line.sku).collect();
+                (request.order_id, skus)
+            }
+            Kind::Release => {
+                let request: ReleaseBody = parse_body(bytes)?;
+                if path_order != Some(request.order_id) {
+                    return Err(Problem::bad_request(
+                        "orderId differs from the order id in the path".into(),
+                    ));
+                }
+                (request.order_id, Vec::new())
+            }
+            Kind::Sale => {
+                let request: SaleBody = parse_body(bytes)?;
+                (request.order_id, Vec::new())
+            }
+        };
+        let body =
+            serde_json::from_slice(bytes).map_err(|e| Problem::bad_request(e.to_string()))?;
+        Ok(Self {
+            kind,
+            order_id,
+            skus,
+            body,
+        })
+    }
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // axum's parser names the field that failed (`lines[0].quantity: ...`).
+    axum::Json::<T>::from_bytes(bytes)
+        .map(|axum::Json(value)| value)
+        .map_err(|rejection| Problem::bad_request(rejection.body_text()))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
+    headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|value| value.to_str().ok())
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "missing-idempotency-key",
+                "Idempotency-Key required",
+                "every effect request needs a non-empty Idempotency-Key header".into(),
+            )
+        })
+}
+
+// ---- state ----
+
+/// What a service knows about one idempotency key.
+enum KeyState {
+    InProgress {
+        kind: Kind,
+        body: Value,
+    },
+    Done {
+        kind: Kind,
+        body: Value,
+        answer: Answer,
+    },
+}
+
+/// How a request stands once it has been checked against faults and its key.
+enum Claim {
+    /// The key is now this request's: perform the effect.
+    Claimed,
+    /// Answer this; nothing is to be done.
+    Answered(Answer),
+}
+
+struct Books {
+    config: StandInConfig,
+    keys: HashMap<(Service, String), KeyState>,
+    effects: Vec<Effect>,
+    /// Orders ever reserved: a release of any other is refused.
+    reserved: HashSet<Uuid>,
+}
+
+type Shared = Arc<Mutex<Books>>;
+
+/// The books are consistent after every critical section, so a panic elsewhere need not take
+/// the stand-ins down.
+fn lock(state: &Mutex<Books>) -> MutexGuard<'_, Books> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Books {
+    fn new(config: StandInConfig) -> Self {
+        Self {
+            config,
+            keys: HashMap::new(),
+            effects: Vec::new(),
+            reserved: HashSet::new(),
+        }
+    }
+
+    /// Injected faults first (a service that is down cannot answer even a replay), then the
+    /// key: replay, reused, in progress, or claimed by marking it in progress.
+    fn claim(&mut self, key: &str, request: &EffectRequest) -> Claim {
+        let service = request.kind.service();
+        let faults = self.config.faults(service);
+        let now = OffsetDateTime::now_utc();
+        if faults.down || faults.down_until.is_some_and(|until| now < until) {
+            return Claim::Answered(Problem::unavailable(format!("{service} is down")).into());
+        }
+        // `random::<f64>()` is in [0, 1): a rate of 1 fails every request, 0 none.
+        if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
+            return Claim::Answered(
+                Problem::unavailable(format!(
+                    "{service} failed this request (injected error rate {})",
+                    faults.error_rate
+                ))
+                .into(),
+            );
+        }
+        let same = |kind: &Kind, body: &Value| *kind == request.kind && *body == request.body;
+        match self.keys.get(&(service, key.to_owned())) {
+            None => {
+                self.keys.insert(
+                    (service, key.to_owned()),
+                    KeyState::InProgress {
+                        kind: request.kind,
+                        body: request.body.clone(),
+                    },
+                );
+                Claim::Claimed
+            }
+            Some(KeyState::InProgress { kind, body } | KeyState::Done { kind, body, .. })
+                if !same(kind, body) =>
+            {
+                Claim::Answered(
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "idempotency-key-reused",
+                        "Idempotency-Key reused",
+                        format!("{key} was used for a different request"),
+                    )
+                    .into(),
+                )
+            }
+            Some(KeyState::InProgress { .. }) => Claim::Answered(
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "in-progress",
+                    "Request in progress",
+                    format!("a request with key {key} is being processed"),
+                )
+                .into(),
+            ),
+            Some(KeyState::Done { answer, .. }) => Claim::Answered(answer.clone()),
+        }
+    }
+
+    /// Decides a claimed request, records its effect if there is one, and stores the answer
+    /// under the key: a rejection is an answer too, so a key's decision never changes.
+    fn perform(&mut self, key: String, request: EffectRequest) -> Answer {
+        let service = request.kind.service();
+        let answer = match self.decide(&request) {
+            Ok((status, body)) => {
+                self.effects.push(Effect {
+                    service,
+                    kind: request.kind,
+                    order_id: request.order_id,
+                    idempotency_key: key.clone(),
+                    at: OffsetDateTime::now_utc(),
+                });
+                Answer { status, body }
+            }
+            Err(problem) => problem.into(),
+        };
+        self.keys.insert(
+            (service, key),
+            KeyState::Done {
+                kind: request.kind,
+                body: request.body,
+                answer: answer.clone(),
+            },
+        );
+        answer
+    }
+
+    fn decide(&mut self, request: &EffectRequest) -> Result<(StatusCode, Value), Problem> {
+        let config = &self.config;
+        match request.kind {
+            Kind::Reservation => {
+                for sku in &request.skus {
+                    if config.inventory.unknown.contains(sku) {
+                        return Err(Problem::about_sku(
+                            "unknown-sku",
+                            "Unknown SKU",
+                            sku,
+                            "is unknown",
+                        ));
+                    }
+                    if config.inventory.out_of_stock.contains(sku) {
+                        return Err(Problem::about_sku(
+                            "out-of-stock",
+                            "Out of stock",
+                            sku,
+                            "is out of stock",
+                        ));
+                    }
+                }
+                self.reserved.insert(request.order_id);
+                Ok((
+                    StatusCode::CREATED,
+                    json!({ "reservationId": new_id("res") }),
+                ))
+            }
+            Kind::Release => {
+                // An order stays known after a release, so that a second release under
+                // another key counts as a duplicate in the ledger instead of a 404.
+                if !self.reserved.contains(&request.order_id) {
+                    return Err(Problem::new(
+                        StatusCode::NOT_FOUND,
+                        "not-reserved",
+                        "No reservation",
+                        format!("order {} was never reserved", request.order_id),
+                    ));
+                }
+                Ok((StatusCode::OK, json!({ "released": true })))
+            }
+            Kind::Shipment => {
+                if let Some(sku) = request
+                    .skus
+                    .iter()
+                    .find(|sku| config.fulfilment.unshippable.contains(*sku))
+                {
+                    return Err(Problem::about_sku(
+                        "unshippable",
+                        "Cannot ship",
+                        sku,
+                        "cannot be shipped",
+                    ));
+                }
+                Ok((StatusCode::CREATED, json!({ "shipmentId": new_id("shp") })))
+            }
+            Kind::Sale => Ok((StatusCode::CREATED, json!({ "bookingId": new_id("bkg") }))),
+        }
+    }
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", Uuid::new_v4().simple())
+}
+
+// ---- HTTP ----
+
+/// The stand-ins' routes, starting from `config`:
+///
+/// - `POST /inventory/reservations`, `POST /inventory/reservations/{orderId}/release`,
+///   `POST /fulfilment/shipments`, `POST /accounting/sales`: the effects, each with an
+///   `Idempotency-Key` header.
+/// - `GET /_ledger`: the effects performed and their duplicates ([`Ledger`]).
+/// - `GET /_control`, `PUT /_control`: the whole [`StandInConfig`].
+/// - `POST /_control/{service}/outage` with `{"seconds": N}`: down for the next N seconds.
+pub fn router(config: StandInConfig) -> Router {
+    routes(Arc::new(Mutex::new(Books::new(config))))
+}
+
+fn routes(state: Shared) -> Router {
+    Router::new()
+        .route("/inventory/reservations", post(reserve))
+        .route("/inventory/reservations/{order_id}/release", post(release))
+        .route("/fulfilment/shipments", post(ship))
+        .route("/accounting/sales", post(book_sale))
+        .route("/_ledger", get(ledger))
+        .route("/_control", get(get_control).put(put_control))
+        .route("/_control/{service}/outage", post(outage))
+        .with_state(state)
+}
+
+async fn reserve(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    effect(state, Kind::Reservation, None, &headers, &body).await
+}
+
+async fn release(
+    State(state): State<Shared>,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(order_id) = Uuid::parse_str(&order_id) else {
+        return Problem::bad_request(format!("{order_id} in the path is not an order id"))
+            .into_response();
+    };
+    effect(state, Kind::Release, Some(order_id), &headers, &body).await
+}
+
+async fn ship(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    effect(state, Kind::Shipment, None, &headers, &body).await
+}
+
+async fn book_sale(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    effect(state, Kind::Sale, None, &headers, &body).await
+}
+
+async fn effect(
+    state: Shared,
+    kind: Kind,
+    path_order: Option<Uuid>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let request = match idempotency_key(headers)
+        .and_then(|key| Ok((key, EffectRequest::parse(kind, path_order, body)?)))
+    {
+        Ok(request) => request,
+        Err(problem) => return problem.into_response(),
+    };
+    // On a task of its own, so that a caller hanging up mid-request cannot leave the key
+    // marked in progress for good: the request finishes and stores its answer either way.
+    match tokio::spawn(perform_once(state, request.0, request.1)).await {
+        Ok(answer) => answer.into_response(),
+        Err(error) => Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            error.to_string(),
+        )
+        .into_response(),
+    }
+}
+
+async fn perform_once(state: Shared, key: String, request: EffectRequest) -> Answer {
+    let (claim, latency) = {
+        let mut books = lock(&state);
+        let latency = books.config.faults(request.kind.service()).latency_ms;
+        (books.claim(&key, &request), latency.draw())
+    };
+    let answer = match claim {
+        Claim::Claimed => lock(&state).perform(key, request),
+        Claim::Answered(answer) => answer,
+    };
+    // The effect is done before the latency, as a real service commits before its answer
+    // travels back: a caller that dies while waiting has caused the effect without learning
+    // so, which is the crash the saga must survive (tests kill a consumer in this window).
+    tokio::time::sleep(latency).await;
+    answer
+}
+
+async fn ledger(State(state): State<Shared>) -> Response {
+    axum::Json(Ledger::of(&lock(&state).effects)).into_response()
+}
+
+async fn get_control(State(state): State<Shared>) -> Response {
+    axum::Json(lock(&state).config.clone()).into_response()
+}
+
+fn invalid_control(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-control",
+        "Invalid control request",
+        detail,
+    )
+}
+
+async fn put_control(State(state): State<Shared>, body: Bytes) -> Response {
+    match StandInConfig::from_json(&body) {
+        Ok(config) => {
+            lock(&state).config = config.clone();
+            axum::Json(config).into_response()
+        }
+        Err(ConfigError(detail)) => invalid_control(detail).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outage {
+    seconds: u64,
+}
+
+async fn outage(State(state): State<Shared>, Path(service): Path<String>, body: Bytes) -> Response {
+    let Some(service) = Service::from_name(&service) else {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-service",
+            "Unknown service",
+            format!("no service {service}: inventory, fulfilment or accounting"),
+        )
+        .into_response();
+    };
+    let seconds = match axum::Json::<Outage>::from_bytes(&body) {
+        Ok(axum::Json(outage)) => outage.seconds,
+        Err(rejection) => return invalid_control(rejection.body_text()).into_response(),
+    };
+    let Some(until) = i64::try_from(seconds).ok().and_then(|seconds| {
+        OffsetDateTime::now_utc().checked_add(time::Duration::seconds(seconds))
+    }) else {
+        return invalid_control(format!("seconds: {seconds} is too far ahead")).into_response();
+    };
+    let mut books = lock(&state);
+    *books.config.down_until_mut(service) = Some(until);
+    axum::Json(books.config.clone()).into_response()
+}
+
+// ---- in-process server ----
+
+/// The stand-ins served on a free loopback port. Stop when dropped.
+pub struct StandIns {
+    /// Base URL, without a trailing slash; services are under `{url}/inventory` and so on.
+    pub url: String,
+    state: Shared,
+    stop: watch::Sender<bool>,
+}
+
+impl StandIns {
+    /// The ledger, as `GET /_ledger` answers it.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::of(&lock(&self.state).effects)
+    }
+}
+
+impl Drop for StandIns {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Serves the stand-ins on a free loopback port, on a runtime of their own as the engines
+/// are, so the code under test cannot starve them.
+pub async fn serve(config: StandInConfig) -> std::io::Result<StandIns> {
+    config
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state: Shared = Arc::new(Mutex::new(Books::new(config)));
+    let app = routes(state.clone());
+    let (stop, mut stopped) = watch::channel(false);
+    crate::spawn_engine("downstream", 1, move || async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    })
+    .map_err(std::io::Error::other)?;
+    Ok(StandIns { url, state, stop })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::Client;
+
+    const SKU: &str = "SKU-1";
+
+    /// No latency, no faults: tests that want either set them.
+    fn quick() -> StandInConfig {
+        let none = Latency { min: 0, max: 0 };
+        let mut config = StandInConfig::default();
+        config.inventory.latency_ms = none;
+        config.fulfilment.latency_ms = none;
+        config.accounting.latency_ms = none;
+        config
+    }
+
+    async fn start(config: StandInConfig) -> (StandIns, Client) {
+        (serve(config).await.expect("stand-ins start"), Client::new())
+    }
+
+    fn reservation(order: Uuid) -> Value {
+        json!({
+            "orderId": order,
+            "customerId": "customer-1",
+            "lines": [{ "sku": SKU, "quantity": 2 }],
+        })
+    }
+
+    struct Reply {
+        status: u16,
+        headers: reqwest::header::HeaderMap,
+        body: Value,
+    }
+
+    async fn post(client: &Client, url: &str, key: Option<&str>, body: &Value) -> Reply {
+        let mut request = client.post(url).json(body);
+        if let Some(key) = key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
+        let response = request.send().await.expect("request sent");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.json().await.expect("JSON answer"),
+        }
+    }
+
+    async fn reserve(client: &Client, standins: &StandIns, key: &str, body: &Value) -> Reply {
+        let url = format!("{}/inventory/reservations", standins.url);
+        post(client, &url, Some(key), body).await
+    }
+
+    async fn put_control(client: &Client, standins: &StandIns, config: &Value) -> Reply {
+        let response = client
+            .put(format!("{}/_control", standins.url))
+            .json(config)
+            .send()
+            .await
+            .expect("request sent");
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.json().await.expect("JSON answer"),
+        }
+    }
+
+    async fn ledger(client: &Client, standins: &StandIns) -> Ledger {
+        client
+            .get(format!("{}/_ledger", standins.url))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a ledger")
+    }
+
+    fn quick_with(change: impl FnOnce(&mut StandInConfig)) -> Value {
+        let mut config = quick();
+        change(&mut config);
+        serde_json::to_value(config).expect("config serializes")
+    }
+
+    #[tokio::test]
+    async fn same_key_twice_performs_one_effect_and_answers_the_same_body() {
+        let (standins, client) = start(quick()).await;
+        let body = reservation(Uuid::new_v4());
+
+        let first = reserve(&client, &standins, "k-1", &body).await;
+        let second = reserve(&client, &standins, "k-1", &body).await;
+
+        assert_eq!(first.status, 201);
+        assert!(first.body["reservationId"].is_string(), "{}", first.body);
+        assert_eq!(second.status, 201);
+        assert_eq!(second.body, first.body);
+        let ledger = ledger(&client, &standins).await;
+        assert_eq!(ledger.count(Kind::Reservation), 1);
+        assert_eq!(ledger.effects[0].idempotency_key, "k-1");
+        assert_eq!(
+            ledger.by_service[&Service::Inventory][&Kind::Reservation],
+            1
+        );
+        assert_eq!(ledger.by_service[&Service::Accounting][&Kind::Sale], 0);
+        assert!(ledger.duplicates.is_empty());
+        assert_eq!(standins.ledger(), ledger);
+    }
+
+    #[tokio::test]
+    async fn same_key_with_another_body_is_refused_and_performs_nothing() {
+        let (standins, client) = start(quick()).await;
+        reserve(&client, &standins, "k-1", &reservation(Uuid::new_v4())).await;
+
+        let reused = reserve(&client, &standins, "k-1", &reservation(Uuid::new_v4())).await;
+
+        assert_eq!(reused.status, 422);
+        assert_eq!(
+            reused.body["type"],
+            "https://orders.example/problems/idempotency-key-reused"
+        );
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    #[tokio::test]
+    async fn out_of_stock_is_refused_without_effect_and_stays_refused_for_its_key() {
+        let (standins, client) = start(quick()).await;
+        let refusing = quick_with(|c| {
+            c.inventory.out_of_stock.insert(SKU.into());
+        });
+        assert_eq!(put_control(&client, &standins, &refusing).await.status, 200);
+        let body = reservation(Uuid::new_v4());
+
+        let refused = reserve(&client, &standins, "k-1", &body).await;
+
+        assert_eq!(refused.status, 422);
+        assert_eq!(
+            refused.headers[reqwest::header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+        assert_eq!(
+            refused.body,
+            json!({
+                "type": "https://orders.example/problems/out-of-stock",
+                "title": "Out of stock",
+                "status": 422,
+                "detail": "SKU SKU-1 is out of stock",
+                "sku": SKU,
+            })
+        );
+        assert_eq!(ledger(&client, &standins).await.effects, vec![]);
+
+        // Back in stock: the key keeps its decision; only a new key sees the new stock.
+        assert_eq!(
+            put_control(&client, &standins, &json!({})).await.status,
+            200
+        );
+        let again = reserve(&client, &standins, "k-1", &body).await;
+        assert_eq!((again.status, &again.body), (422, &refused.body));
+        assert_eq!(reserve(&client, &standins, "k-2", &body).await.status, 201);
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_and_unshippable_skus_are_refused() {
+        let config = quick_with(|c| {
+            c.inventory.unknown.insert(SKU.into());
+            c.fulfilment.unshippable.insert(SKU.into());
+        });
+        let (standins, client) =
+            start(StandInConfig::from_json(config.to_string().as_bytes()).expect("valid config"))
+                .await;
+        let body = reservation(Uuid::new_v4());
+
+        let unknown = reserve(&client, &standins, "k-1", &body).await;
+        let shipments = format!("{}/fulfilment/shipments", standins.url);
+        let unshippable = post(&client, &shipments, Some("k-1"), &body).await;
+
+        assert_eq!(unknown.status, 422);
+        assert_eq!(
+            unknown.body["type"],
+            "https://orders.example/problems/unknown-sku"
+        );
+        assert_eq!(unknown.body["title"], "Unknown SKU");
+        assert_eq!(unshippable.status, 422);
+        assert_eq!(
+            unshippable.body["type"],
+            "https://orders.example/problems/unshippable"
+        );
+        assert_eq!(unshippable.body["title"], "Cannot ship");
+        assert_eq!(unshippable.body["sku"], SKU);
+        assert_eq!(ledger(&client, &standins).await.effects, vec![]);
+    }
+
+    #[tokio::test]
+    async fn injected_errors_answer_503_and_store_nothing_under_the_key() {
+        let mut config = quick();
+        config.accounting.error_rate = 1.0;
+        let (standins, client) = start(config).await;
+        let sales = format!("{}/accounting/sales", standins.url);
+        let sale = json!({
+            "orderId": Uuid::new_v4(),
+            "customerId": "customer-1",
+            "total": { "amount": 1999, "currency": "EUR" },
+        });
+
+        let failed = post(&client, &sales, Some("k-1"), &sale).await;
+
+        assert_eq!(failed.status, 503);
+        assert_eq!(failed.headers[reqwest::header::RETRY_AFTER], "1");
+        assert_eq!(
+            failed.body["type"],
+            "https://orders.example/problems/unavailable"
+        );
+        assert_eq!(ledger(&client, &standins).await.effects, vec![]);
+
+        assert_eq!(
+            put_control(&client, &standins, &json!({})).await.status,
+            200
+        );
+        let booked = post(&client, &sales, Some("k-1"), &sale).await;
+        let replayed = post(&client, &sales, Some("k-1"), &sale).await;
+        assert_eq!(booked.status, 201);
+        assert!(booked.body["bookingId"].is_string(), "{}", booked.body);
+        assert_eq!((replayed.status, &replayed.body), (201, &booked.body));
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Sale), 1);
+    }
+
+    #[tokio::test]
+    async fn an_outage_answers_503_until_it_ends() {
+        let (standins, client) = start(quick()).await;
+        let outage = format!("{}/_control/inventory/outage", standins.url);
+        let set = post(&client, &outage, None, &json!({ "seconds": 1 })).await;
+        assert_eq!(set.status, 200);
+        assert!(
+            set.body["inventory"]["downUntil"].is_string(),
+            "{}",
+            set.body
+        );
+        let body = reservation(Uuid::new_v4());
+
+        let during = reserve(&client, &standins, "k-1", &body).await;
+        let shipments = format!("{}/fulfilment/shipments", standins.url);
+        let elsewhere = post(&client, &shipments, Some("k-1"), &body).await;
+
+        assert_eq!(during.status, 503);
+        assert_eq!(during.headers[reqwest::header::RETRY_AFTER], "1");
+        assert_eq!(elsewhere.status, 201, "only inventory is down");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(reserve(&client, &standins, "k-1", &body).await.status, 201);
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    #[tokio::test]
+    async fn outage_of_an_unknown_service_is_404() {
+        let (standins, client) = start(quick()).await;
+        let outage = format!("{}/_control/billing/outage", standins.url);
+        let reply = post(&client, &outage, None, &json!({ "seconds": 1 })).await;
+        assert_eq!(reply.status, 404);
+        assert_eq!(
+            reply.body["type"],
+            "https://orders.example/problems/unknown-service"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_order_reserved_under_two_keys_is_a_duplicate() {
+        let (standins, client) = start(quick()).await;
+        let order = Uuid::new_v4();
+        let body = reservation(order);
+        reserve(&client, &standins, "k-1", &body).await;
+        reserve(&client, &standins, "k-2", &body).await;
+        reserve(&client, &standins, "other", &reservation(Uuid::new_v4())).await;
+
+        let ledger = ledger(&client, &standins).await;
+
+        assert_eq!(ledger.count(Kind::Reservation), 3);
+        assert_eq!(
+            ledger.duplicates,
+            vec![Duplicate {
+                service: Service::Inventory,
+                kind: Kind::Reservation,
+                order_id: order,
+                count: 2,
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn release_needs_a_reservation() {
+        let (standins, client) = start(quick()).await;
+        let order = Uuid::new_v4();
+        let release = format!("{}/inventory/reservations/{order}/release", standins.url);
+        let body = json!({ "orderId": order, "reason": "cancelled" });
+
+        let unreserved = post(&client, &release, Some("r-1"), &body).await;
+        reserve(&client, &standins, "k-1", &reservation(order)).await;
+        let released = post(&client, &release, Some("r-2"), &body).await;
+
+        assert_eq!(unreserved.status, 404);
+        assert_eq!(
+            unreserved.body["type"],
+            "https://orders.example/problems/not-reserved"
+        );
+        assert_eq!(
+            (released.status, &released.body),
+            (200, &json!({ "released": true }))
+        );
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Release), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_without_idempotency_key_is_400_and_does_nothing() {
+        let (standins, client) = start(quick()).await;
+        let url = format!("{}/inventory/reservations", standins.url);
+
+        let reply = post(&client, &url, None, &reservation(Uuid::new_v4())).await;
+
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            reply.body["type"],
+            "https://orders.example/problems/missing-idempotency-key"
+        );
+        assert_eq!(ledger(&client, &standins).await.effects, vec![]);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_effect_request_is_400_naming_the_field() {
+        let (standins, client) = start(quick()).await;
+        let mut body = reservation(Uuid::new_v4());
+        body["lines"][0]["quantity"] = json!("two");
+
+        let reply = reserve(&client, &standins, "k-1", &body).await;
+
+        assert_eq!(reply.status, 400);
+        let detail = reply.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("lines[0].quantity"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_with_one_key_perform_one_effect() {
+        let mut config = quick();
+        config.inventory.latency_ms = Latency { min: 50, max: 50 };
+        let (standins, client) = start(config).await;
+        let body = reservation(Uuid::new_v4());
+
+        let replies =
+            futures::future::join_all((0..10).map(|_| reserve(&client, &standins, "k-1", &body)))
+                .await;
+
+        let created: Vec<&Value> = replies
+            .iter()
+            .filter(|reply| reply.status == 201)
+            .map(|reply| &reply.body)
+            .collect();
+        assert!(!created.is_empty(), "the first request succeeds");
+        assert!(created.iter().all(|body| *body == created[0]));
+        for reply in &replies {
+            assert!(
+                reply.status == 201
+                    || (reply.status == 409
+                        && reply.body["type"] == "https://orders.example/problems/in-progress"),
+                "{} {}",
+                reply.status,
+                reply.body
+            );
+        }
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_control_body_is_400_naming_the_field_and_changes_nothing() {
+        let (standins, client) = start(quick()).await;
+        let before = client
+            .get(format!("{}/_control", standins.url))
+            .send()
+            .await
+            .expect("request sent")
+            .json::<Value>()
+            .await
+            .expect("a config");
+
+        for (body, field) in [
+            (
+                json!({ "inventory": { "errorRate": 1.5 } }),
+                "inventory.errorRate",
+            ),
+            (
+                json!({ "fulfilment": { "errorRate": "often" } }),
+                "fulfilment.errorRate",
+            ),
+            (json!({ "accounting": { "errorrate": 0.5 } }), "errorrate"),
+            (
+                json!({ "inventory": { "latencyMs": { "min": 30, "max": 20 } } }),
+                "inventory.latencyMs.min",
+            ),
+        ] {
+            let reply = put_control(&client, &standins, &body).await;
+            assert_eq!(reply.status, 400, "{body}");
+            let detail = reply.body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(field), "{body}: {detail}");
+        }
+        let after = client
+            .get(format!("{}/_control", standins.url))
+            .send()
+            .await
+            .expect("request sent")
+            .json::<Value>()
+            .await
+            .expect("a config");
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn an_empty_config_has_the_documented_defaults() {
+        let config = StandInConfig::from_json(b"{}").expect("valid config");
+        assert_eq!(config.inventory.latency_ms, Latency { min: 2, max: 20 });
+        assert_eq!(config.accounting.error_rate, 0.0);
+        assert!(!config.fulfilment.down);
+        assert_eq!(config.inventory.down_until, None);
+        assert!(config.inventory.out_of_stock.is_empty());
+    }
+}

@@ -1,0 +1,209 @@
+//! The saga end to end on the local stack: orders through the gateway, the materialiser and the
+//! three stages on the standalone host, the downstream stand-ins with their effect ledger.
+
+use std::time::Duration;
+
+use devstack::downstream::{self, Kind, StandInConfig, StandIns};
+use devstack::{sample, workspace_binary};
+use ingest::order::{Channel, OrderRequest};
+use pipeline_tests::TestPipeline;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use uuid::Uuid;
+
+/// Stand-ins with no latency, so the tests run fast; `configure` sets faults and rules.
+async fn stand_ins(configure: impl FnOnce(&mut StandInConfig)) -> StandIns {
+    let mut config = StandInConfig::default();
+    for latency in [
+        &mut config.inventory.latency_ms,
+        &mut config.fulfilment.latency_ms,
+        &mut config.accounting.latency_ms,
+    ] {
+        (latency.min, latency.max) = (0, 2);
+    }
+    configure(&mut config);
+    downstream::serve(config).await.expect("stand-ins serve")
+}
+
+/// Posts `count` orders from a few customers through the gateway; their ids.
+async fn post_orders(pipeline: &TestPipeline, rng: &mut StdRng, count: usize) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let order = sample::order(rng, Channel::Web);
+        let answer = pipeline
+            .post_order(&sample::customer_id(i % 5), &order)
+            .await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        ids.push(order.order_id);
+    }
+    ids
+}
+
+/// An order of one line of `sku`.
+async fn post_sku(pipeline: &TestPipeline, rng: &mut StdRng, sku: &str) -> Uuid {
+    let mut order: OrderRequest = sample::order(rng, Channel::Web);
+    order.lines.truncate(1);
+    order.lines[0].sku = sku.to_owned();
+    let answer = pipeline.post_order("customer-sku", &order).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    order.order_id
+}
+
+fn effects(stand_ins: &StandIns, kind: Kind, order_id: Uuid) -> usize {
+    stand_ins
+        .ledger()
+        .effects
+        .iter()
+        .filter(|e| e.kind == kind && e.order_id == order_id)
+        .count()
+}
+
+#[tokio::test]
+async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_adds_none() {
+    let pipeline = TestPipeline::start().await;
+    let stand_ins = stand_ins(|_| {}).await;
+    let _materialiser = pipeline.start_materialiser();
+    let _saga = pipeline.start_saga(&stand_ins.url);
+    let mut rng = StdRng::seed_from_u64(51);
+    let orders = post_orders(&pipeline, &mut rng, 20).await;
+    let waiting = pipeline
+        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let ledger = stand_ins.ledger();
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(ledger.count(kind), 20, "{kind:?}");
+    }
+    assert_eq!(ledger.count(Kind::Release), 0);
+    assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
+
+    // The whole window put on the stream again (a replay, every record delivered twice).
+    for record in pipeline.stream_records().await {
+        pipeline
+            .put_record(
+                record.partition_key().unwrap_or_default(),
+                record.data().as_ref().to_vec(),
+            )
+            .await;
+    }
+    // A new order behind the replay, per customer key, shows the replay has been handled.
+    let later = post_orders(&pipeline, &mut rng, 5).await;
+    let waiting = pipeline
+        .wait_status(&later, &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let ledger = stand_ins.ledger();
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(ledger.count(kind), 25, "{kind:?}: the replay added effects");
+    }
+    assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
+    for id in &orders {
+        assert_eq!(
+            pipeline.order_status(*id).await.as_deref(),
+            Some("completed")
+        );
+    }
+}
+
+#[tokio::test]
+async fn out_of_stock_is_rejected_and_nothing_is_shipped_or_booked() {
+    let pipeline = TestPipeline::start().await;
+    let stand_ins = stand_ins(|config| {
+        config.inventory.out_of_stock.insert("SOLD-OUT".into());
+    })
+    .await;
+    let _materialiser = pipeline.start_materialiser();
+    let _saga = pipeline.start_saga(&stand_ins.url);
+    let mut rng = StdRng::seed_from_u64(52);
+    let sold_out = post_sku(&pipeline, &mut rng, "SOLD-OUT").await;
+    let fine = post_sku(&pipeline, &mut rng, "MUG-01").await;
+    let waiting = pipeline
+        .wait_status(&[sold_out], &["rejected"], Duration::from_secs(30))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+    let waiting = pipeline
+        .wait_status(&[fine], &["completed"], Duration::from_secs(30))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(effects(&stand_ins, kind, sold_out), 0, "{kind:?}");
+    }
+    assert!(
+        pipeline.dead_letters().await.is_empty(),
+        "a rejection is not a failure"
+    );
+}
+
+#[tokio::test]
+async fn fulfilment_failing_for_good_releases_the_reservation_once() {
+    let pipeline = TestPipeline::start().await;
+    let stand_ins = stand_ins(|config| {
+        config.fulfilment.unshippable.insert("OVERSIZE".into());
+    })
+    .await;
+    let _materialiser = pipeline.start_materialiser();
+    let _saga = pipeline.start_saga(&stand_ins.url);
+    let mut rng = StdRng::seed_from_u64(53);
+    let oversize = post_sku(&pipeline, &mut rng, "OVERSIZE").await;
+    let waiting = pipeline
+        .wait_status(&[oversize], &["released"], Duration::from_secs(30))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+    assert_eq!(effects(&stand_ins, Kind::Reservation, oversize), 1);
+    assert_eq!(effects(&stand_ins, Kind::Release, oversize), 1);
+    assert_eq!(effects(&stand_ins, Kind::Shipment, oversize), 0);
+    assert_eq!(effects(&stand_ins, Kind::Sale, oversize), 0);
+    // The fulfilment stage's permanent failure is kept as a dead letter for an operator.
+    assert_eq!(pipeline.dead_letters().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_one_reservation() {
+    let pipeline = TestPipeline::start().await;
+    // The reservation is made at once; its answer takes 3 s to come back: the crash window.
+    let stand_ins = stand_ins(|config| {
+        config.inventory.latency_ms.min = 3000;
+        config.inventory.latency_ms.max = 3000;
+    })
+    .await;
+    let _materialiser = pipeline.start_materialiser();
+    let mut env = pipeline.stack.env();
+    env.push((
+        "INVENTORY_URL".into(),
+        format!("{}/inventory", stand_ins.url),
+    ));
+    env.push(("DOWNSTREAM_TIMEOUT_MS".into(), "5000".into()));
+    env.push(("DOWNSTREAM_BUDGET_MS".into(), "1000".into()));
+    let start_inventory = || {
+        pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &["inventory"], env.clone())
+    };
+    let (mut inventory, _) = start_inventory();
+    // Fulfilment and accounting in this process, inventory as its own process.
+    let saga = pipeline.start_saga(&stand_ins.url);
+    let _ = saga[0].send(true);
+
+    let mut rng = StdRng::seed_from_u64(54);
+    let order = post_sku(&pipeline, &mut rng, "MUG-01").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while effects(&stand_ins, Kind::Reservation, order) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never reserved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGKILL after the reservation call, before the consumer learns its result and records it.
+    inventory.start_kill().expect("SIGKILL");
+    let _ = inventory.wait().await;
+    assert_eq!(
+        pipeline.order_status(order).await.as_deref(),
+        Some("placed")
+    );
+
+    let (_inventory, _) = start_inventory();
+    let waiting = pipeline
+        .wait_status(&[order], &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(effects(&stand_ins, kind, order), 1, "{kind:?}");
+    }
+    assert!(stand_ins.ledger().duplicates.is_empty());
+}
