@@ -49,7 +49,7 @@ export const DEAD_LETTER_BUCKET_VAR = "ORDERS_DEAD_LETTER_BUCKET";
  * own name (the failures and idempotency tables are both keyed by `consumer` first).
  */
 export function ownItemsOnly(consumer: string): Grant["condition"] {
-  return { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [consumer, "x"] } };
+  return { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [consumer] } };
 }
 
 /** What one consumer needs beyond reading the stream and recording its failures and dead letters. */
@@ -97,7 +97,7 @@ export function checkAccess(listed: string[], access: Record<string, ConsumerAcc
 export function createConsumers(ctx: Context, resources: ConsumerResources): Consumer[] {
   const { stream, key, deadLetters, failuresTable } = resources;
   const sources = eventSources();
-  
+  checkAccess(Object.keys(sources), resources.access);
   return Object.entries(sources).map(([name, settings]) => {
     const access = resources.access[name];
     const environment = {
@@ -119,7 +119,8 @@ export function createConsumers(ctx: Context, resources: ConsumerResources): Con
       // destination's under aws/lambda/, which Lambda writes with the function's role.
       { actions: ["s3:PutObject"], resources: [pulumi.interpolate`${deadLetters.arn}/*`] },
       { actions: ["s3:ListBucket"], resources: [deadLetters.arn] },
-      // Decrypt the stream and the failures table; encrypt dead letters and failures.
+      // Decrypt the stream and the tables; encrypt dead letters, failures, idempotency records
+      // and the lifecycle events the saga stages put onto the stream.
       { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.arn] },
       ...access.grants,
     ], environment);

@@ -197,7 +197,7 @@ function sagaStage(
 ): ConsumerAccess {
   const grants: Grant[] = [
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [idempotencyTable.arn], condition: ownItemsOnly(name) },
-    { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn, "*"] },
+    { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] },
   ];
   return {
     grants,
