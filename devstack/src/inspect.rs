@@ -74,3 +74,61 @@ pub async fn count_items(
         }
     }
 }
+
+/// Where one order is: its status, and when it completed (the `order.accounted` step's time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderState {
+    pub status: String,
+    pub completed_at: Option<time::OffsetDateTime>,
+}
+
+/// Every order's state in `table`, by order id.
+pub async fn order_states(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<std::collections::HashMap<String, OrderState>, aws_sdk_dynamodb::Error> {
+    let mut states = std::collections::HashMap::new();
+    let mut start = None;
+    loop {
+        let output = dynamodb
+            .scan()
+            .table_name(table)
+            .projection_expression("#id, #status, #steps.#accounted.#at")
+            .expression_attribute_names("#id", processors::store::attr::ORDER_ID)
+            .expression_attribute_names("#status", processors::store::attr::STATUS)
+            .expression_attribute_names("#steps", processors::store::attr::STEPS)
+            .expression_attribute_names("#accounted", "accounted")
+            .expression_attribute_names("#at", "at")
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in output.items() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let Some(order_id) = text(processors::store::attr::ORDER_ID) else {
+                continue;
+            };
+            let completed_at = item
+                .get(processors::store::attr::STEPS)
+                .and_then(|v| v.as_m().ok())
+                .and_then(|steps| steps.get("accounted"))
+                .and_then(|v| v.as_m().ok())
+                .and_then(|step| step.get("at"))
+                .and_then(|v| v.as_s().ok())
+                .and_then(|at| {
+                    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                });
+            states.insert(
+                order_id,
+                OrderState {
+                    status: text(processors::store::attr::STATUS).unwrap_or_default(),
+                    completed_at,
+                },
+            );
+        }
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(states),
+        }
+    }
+}

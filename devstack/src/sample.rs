@@ -17,6 +17,10 @@ const SKUS: &[(&str, i64)] = &[
     ("POSTER-A2", 999),
 ];
 
+/// A limited edition, on about one line in a hundred: the demo's inventory stand-in has none
+/// left, so the orders with it are rejected as out of stock.
+pub const LIMITED_SKU: &str = "LIMITED-01";
+
 pub fn customer_id(index: usize) -> String {
     format!("customer-{index:05}")
 }
@@ -29,7 +33,11 @@ pub fn order(rng: &mut impl Rng, channel: Channel) -> OrderRequest {
     };
     let lines = (0..line_count)
         .map(|_| {
-            let (sku, amount) = *SKUS.choose(rng).unwrap_or(&SKUS[0]);
+            let (sku, amount) = if rng.random_ratio(1, 100) {
+                (LIMITED_SKU, 2500)
+            } else {
+                *SKUS.choose(rng).unwrap_or(&SKUS[0])
+            };
             OrderLine {
                 sku: sku.to_owned(),
                 quantity: rng.random_range(1..=max_quantity),

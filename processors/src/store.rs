@@ -34,13 +34,15 @@ pub mod attr {
 
 /// The overall status a lifecycle step moves an order to, and its rank: the status changes
 /// only to a higher rank, so a duplicate, a replay or a late event never moves an order back.
-/// `placed` (0) → `reserved` (1) → `fulfilment_requested` (2) → `completed` (3); or `failed`
+/// `placed` (0) → `reserved` (1) → `fulfilment_requested` (2) → `completed` (10); or `failed`
 /// (8), then `released` (9) once a failed order's reservation is given back; or `rejected` (9).
+/// `completed` outranks `failed`: a stage that failed and was redriven by an operator can still
+/// complete the order.
 pub fn status_of(step: Step) -> (&'static str, u8) {
     match step {
         Step::InventoryReserved => ("reserved", 1),
         Step::FulfilmentRequested => ("fulfilment_requested", 2),
-        Step::Accounted => ("completed", 3),
+        Step::Accounted => ("completed", 10),
         Step::InventoryFailed | Step::FulfilmentFailed | Step::AccountingFailed => ("failed", 8),
         Step::InventoryReleased => ("released", 9),
         Step::InventoryRejected => ("rejected", 9),

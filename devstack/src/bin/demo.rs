@@ -1,11 +1,14 @@
 //! `demo`: a sale-event burst through the whole local pipeline, ending in a summary.
 //!
-//! Starts the local stack, then the `gateway` and `materialiser` binaries as their own
-//! processes, sends a burst of orders from many customers through the gateway (some of them
-//! deliberately bad, some retried, wholesale ones in batches), waits until every accepted order
-//! is in DynamoDB, prints a summary and writes it to `out/demo-summary.json`.
+//! Starts the local stack and the downstream stand-ins, then the `gateway` and the four
+//! consumers (`consumer materialiser|inventory|fulfilment|accounting`) as their own processes,
+//! sends a burst of orders from many customers through the gateway (some of them deliberately
+//! bad, some retried, wholesale ones in batches, some with an SKU out of stock), takes the
+//! fulfilment service down for a few seconds halfway, waits until every accepted order is
+//! through the saga, checks the stand-ins' effect ledger against the orders' statuses, prints a
+//! summary and writes it to `out/demo-summary.json`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use devstack::sample::{self, BadInput};
+use devstack::downstream::{self, Kind, StandInConfig};
 use devstack::{KinesisEngine, LocalStack, StackOptions, free_port, inspect, workspace_binary};
 use futures::StreamExt;
 use ingest::auth::TokenIssuer;
@@ -25,6 +29,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -47,6 +52,9 @@ struct Args {
     drain_timeout: u64,
     #[arg(long, default_value = "out")]
     out_dir: PathBuf,
+    /// Seconds the fulfilment stand-in is down, starting halfway through the burst.
+    #[arg(long, default_value_t = 3)]
+    outage_seconds: u64,
     /// Let each shard take writes as fast as the engine can, instead of AWS's 1,000 records/s
     /// or 1 MB/s (ferrokinesis; kinesis-mock, chosen with DEVSTACK_KINESIS_ENGINE, has none).
     #[arg(long)]
@@ -70,10 +78,21 @@ enum Shot {
     },
 }
 
+impl Tally {
+    fn accept(&mut self, order_id: Uuid) {
+        self.accepted.push(order_id);
+        self.accepted_at
+            .entry(order_id)
+            .or_insert_with(OffsetDateTime::now_utc);
+    }
+}
+
 /// What the burst got back.
 #[derive(Default)]
 struct Tally {
     accepted: Vec<Uuid>,
+    /// When each accepted order was first answered 202, for the latency to completion.
+    accepted_at: HashMap<Uuid, OffsetDateTime>,
     rejected: BTreeMap<String, usize>,
     /// Bad input that was not answered with its expected status: must stay 0.
     unexpected: Vec<String>,
@@ -98,19 +117,36 @@ struct Summary {
     batch_entries_resent: usize,
     materialised: usize,
     missing: usize,
-    /// Records the materialiser gave up on and kept in the dead-letter bucket.
+    /// Records the consumers gave up on and kept in the dead-letter bucket.
     dead_letters: usize,
+    /// Unique accepted orders by final status (completed, rejected, released, failed), and
+    /// those still on their way when the drain timed out (`unfinished`).
+    statuses: BTreeMap<String, usize>,
+    unfinished: usize,
+    /// Effects the stand-ins performed, per kind, and what the statuses say they should be.
+    effects: BTreeMap<String, usize>,
+    expected_effects: BTreeMap<String, usize>,
+    /// More than one effect of a kind for one order: must stay 0.
+    duplicate_effects: usize,
+    /// Seconds the fulfilment stand-in was down during the burst.
+    outage_seconds: u64,
+    /// From the 202 to `order.accounted`, for completed orders: p50, p95, p99, max (ms).
+    latency_to_completed_ms: BTreeMap<String, u64>,
     customers: usize,
     kinesis_engine: String,
     shard_limits: bool,
     send_seconds: f64,
     drain_seconds: f64,
     total_seconds: f64,
-    /// Unique accepted orders per second, from the first request to the last order materialised.
+    /// Unique accepted orders per second, from the first request to the last order through the
+    /// saga (or the drain timeout).
     throughput: f64,
     gateway_peak_rss_mib: Option<f64>,
     materialiser_peak_rss_mib: Option<f64>,
 }
+
+/// An order's status once the saga is done with it.
+const FINAL: [&str; 4] = ["completed", "rejected", "released", "failed"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -170,10 +206,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &logs,
         &[],
     )?;
+    // The downstream services: a few milliseconds each, and a limited edition out of stock.
+    let mut stand_in_config = StandInConfig::default();
+    stand_in_config
+        .inventory
+        .out_of_stock
+        .insert(sample::LIMITED_SKU.to_owned());
+    let stand_ins = downstream::serve(stand_in_config).await?;
+    let mut stages = Vec::new();
+    for (stage, variable) in [
+        ("inventory", "INVENTORY_URL"),
+        ("fulfilment", "FULFILMENT_URL"),
+        ("accounting", "ACCOUNTING_URL"),
+    ] {
+        let url = format!("{}/{stage}", stand_ins.url);
+        stages.push(spawn(&stack, stage, "consumer", &[stage], &logs, &[(variable, url)])?);
+    }
     let http = reqwest::Client::new();
     wait_for_gateway(&http, &gateway_url).await?;
     println!(
-        "Gateway on {gateway_url}, materialiser subscribed; logs in {}",
+        "Gateway on {gateway_url}; materialiser, inventory, fulfilment and accounting subscribed; \
+         downstream stand-ins on {}; logs in {}",
+        stand_ins.url,
         logs.display()
     );
 
@@ -186,8 +240,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    let answers: Vec<Tally> = futures::stream::iter(shots)
-        .map(|shot| send(&http, &gateway_url, &tokens, shot))
+    let halfway = shots.len() / 2;
+    let outage = format!("{}/_control/fulfilment/outage", stand_ins.url);
+    let answers: Vec<Tally> = futures::stream::iter(shots.into_iter().enumerate())
+        .map(|(index, shot)| {
+            let (http, outage, gateway_url, tokens) = (&http, &outage, &gateway_url, &tokens);
+            async move {
+                if index == halfway && args.outage_seconds > 0 {
+                    // A fulfilment outage in the middle of the sale: its stage retries, and
+                    // every order still completes once it is back.
+                    let body = json!({ "seconds": args.outage_seconds });
+                    if let Err(error) = http.post(outage).json(&body).send().await {
+                        eprintln!("could not start the fulfilment outage: {error}");
+                    }
+                }
+                send(http, gateway_url, tokens, shot).await
+            }
+        })
         .buffer_unordered(args.concurrency)
         .collect()
         .await;
@@ -195,6 +264,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut tally = Tally::default();
     for answer in answers {
         tally.accepted.extend(answer.accepted);
+        for (order_id, at) in answer.accepted_at {
+            let first = tally.accepted_at.entry(order_id).or_insert(at);
+            *first = (*first).min(at);
+        }
         for (reason, n) in answer.rejected {
             *tally.rejected.entry(reason).or_default() += n;
         }
@@ -219,7 +292,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
         missing = inspect::missing_orders(&dynamodb, &stack.names.orders_table, &missing).await?;
     }
+    // Then until every order is through the saga.
+    let mut states = inspect::order_states(&dynamodb, &stack.names.orders_table).await?;
+    let unfinished = |states: &HashMap<String, inspect::OrderState>| {
+        unique
+            .iter()
+            .filter(|id| {
+                states
+                    .get(&id.to_string())
+                    .is_none_or(|s| !FINAL.contains(&s.status.as_str()))
+            })
+            .count()
+    };
+    while unfinished(&states) > 0 && drain_started.elapsed() < Duration::from_secs(args.drain_timeout)
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        states = inspect::order_states(&dynamodb, &stack.names.orders_table).await?;
+    }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
+    let saga = saga_summary(&unique, &tally.accepted_at, &states, &stand_ins.ledger());
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
     let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
@@ -231,6 +322,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let materialiser_peak_rss_mib = peak_rss_mib(&materialiser);
     stop(&mut gateway).await;
     stop(&mut materialiser).await;
+    for stage in &mut stages {
+        stop(stage).await;
+    }
 
     let rejected = tally.rejected.values().sum();
     let summary = Summary {
@@ -246,13 +340,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         materialised,
         missing: missing.len(),
         dead_letters,
+        unfinished: unfinished(&states),
+        statuses: saga.statuses,
+        effects: saga.effects,
+        expected_effects: saga.expected_effects,
+        duplicate_effects: saga.duplicate_effects,
+        outage_seconds: args.outage_seconds,
+        latency_to_completed_ms: saga.latency_ms,
         customers: args.customers,
         kinesis_engine: engine.to_string(),
         shard_limits,
         send_seconds,
         drain_seconds,
         total_seconds,
-        throughput: unique.len() as f64 / total_seconds,
+        throughput: unique.len() as f64 / (send_seconds + drain_seconds),
         gateway_peak_rss_mib,
         materialiser_peak_rss_mib,
     };
@@ -264,6 +365,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_vec_pretty(&summary)?)?;
     println!("Summary written to {}", path.display());
     if summary.missing > 0
+        || summary.unfinished > 0
+        || summary.duplicate_effects > 0
+        || summary.effects != summary.expected_effects
         || summary.dead_letters > 0
         || summary.unexpected_answers > 0
         || summary.materialised != summary.accepted_unique
@@ -271,6 +375,63 @@ async fn run(args: Args) -> anyhow::Result<()> {
         bail!("the pipeline lost or mishandled orders: see the summary above");
     }
     Ok(())
+}
+
+/// What the saga did with the burst.
+struct SagaSummary {
+    statuses: BTreeMap<String, usize>,
+    effects: BTreeMap<String, usize>,
+    expected_effects: BTreeMap<String, usize>,
+    duplicate_effects: usize,
+    latency_ms: BTreeMap<String, u64>,
+}
+
+fn saga_summary(
+    unique: &[Uuid],
+    accepted_at: &HashMap<Uuid, OffsetDateTime>,
+    states: &HashMap<String, inspect::OrderState>,
+    ledger: &downstream::Ledger,
+) -> SagaSummary {
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut latency = hdrhistogram::Histogram::<u64>::new(3)
+        .unwrap_or_else(|e| unreachable!("3 significant figures is valid: {e}"));
+    for id in unique {
+        let Some(state) = states.get(&id.to_string()) else {
+            continue;
+        };
+        *statuses.entry(state.status.clone()).or_default() += 1;
+        if let (Some(done), Some(accepted)) = (state.completed_at, accepted_at.get(id)) {
+            let ms = (done - *accepted).whole_milliseconds().max(0);
+            let _ = latency.record(u64::try_from(ms).unwrap_or(u64::MAX));
+        }
+    }
+    let count = |status: &str| statuses.get(status).copied().unwrap_or(0);
+    let effects = Kind::ALL
+        .into_iter()
+        .map(|kind| (format!("{kind:?}").to_lowercase(), ledger.count(kind)))
+        .collect();
+    // Every order reserved is either completed or released; only completed ones are shipped
+    // and booked (no stage fails for good in the demo, so none is failed).
+    let expected_effects = [
+        ("reservation", count("completed") + count("released")),
+        ("release", count("released")),
+        ("shipment", count("completed")),
+        ("sale", count("completed")),
+    ]
+    .into_iter()
+    .map(|(kind, n)| (kind.to_owned(), n))
+    .collect();
+    let latency_ms = [("p50", 50.0), ("p95", 95.0), ("p99", 99.0), ("max", 100.0)]
+        .into_iter()
+        .map(|(name, q)| (name.to_owned(), latency.value_at_percentile(q)))
+        .collect();
+    SagaSummary {
+        statuses,
+        effects,
+        expected_effects,
+        duplicate_effects: ledger.duplicates.len(),
+        latency_ms,
+    }
 }
 
 /// The burst: mostly valid single orders, bad input of every kind, wholesale batches, and
@@ -332,7 +493,7 @@ async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot:
             )
             .await;
             if status == 202 {
-                tally.accepted.push(order.order_id);
+                tally.accept(order.order_id);
             } else {
                 tally
                     .unexpected
@@ -406,7 +567,7 @@ async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot:
                 let mut refused = Vec::new();
                 for (order, result) in orders.into_iter().zip(results) {
                     match result["status"].as_u64() {
-                        Some(202) => tally.accepted.push(order.order_id),
+                        Some(202) => tally.accept(order.order_id),
                         Some(429 | 503) => refused.push(order),
                         _ => tally
                             .unexpected
@@ -572,13 +733,32 @@ fn print_summary(s: &Summary) {
         "  dead letters        {:>8}  (records given up on; `redrive list` shows them)",
         s.dead_letters
     );
+    println!("  saga                          (fulfilment down {} s halfway)", s.outage_seconds);
+    for (status, n) in &s.statuses {
+        println!("    {status:<34} {n:>6}");
+    }
+    println!("    {:<34} {:>6}", "unfinished", s.unfinished);
+    println!("  downstream effects            (performed / expected from the statuses)");
+    for (kind, n) in &s.effects {
+        let expected = s.expected_effects.get(kind).copied().unwrap_or(0);
+        println!("    {kind:<26} {n:>6} / {expected:<6}");
+    }
+    println!("  duplicate effects   {:>8}", s.duplicate_effects);
+    let ms = |name: &str| s.latency_to_completed_ms.get(name).copied().unwrap_or(0);
+    println!(
+        "  202 -> completed    p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
+        ms("p50"),
+        ms("p95"),
+        ms("p99"),
+        ms("max")
+    );
     println!("  time to send        {:>8.2} s", s.send_seconds);
     println!(
         "  time to drain       {:>8.2} s  (after the last answer)",
         s.drain_seconds
     );
     println!(
-        "  throughput          {:>8.0} orders/s  (first request to last order materialised)",
+        "  throughput          {:>8.0} orders/s  (first request to the last order through the saga)",
         s.throughput
     );
     let mib = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.0}"));
