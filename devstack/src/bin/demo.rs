@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use devstack::sample::{self, BadInput};
 use devstack::downstream::{self, Kind, StandInConfig};
+use devstack::sample::{self, BadInput};
 use devstack::{KinesisEngine, LocalStack, StackOptions, free_port, inspect, workspace_binary};
 use futures::StreamExt;
 use ingest::auth::TokenIssuer;
@@ -28,8 +28,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 use time::OffsetDateTime;
+use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -220,7 +220,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ("accounting", "ACCOUNTING_URL"),
     ] {
         let url = format!("{}/{stage}", stand_ins.url);
-        stages.push(spawn(&stack, stage, "consumer", &[stage], &logs, &[(variable, url)])?);
+        stages.push(spawn(
+            &stack,
+            stage,
+            "consumer",
+            &[stage],
+            &logs,
+            &[(variable, url)],
+        )?);
     }
     let http = reqwest::Client::new();
     wait_for_gateway(&http, &gateway_url).await?;
@@ -304,7 +311,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             })
             .count()
     };
-    while unfinished(&states) > 0 && drain_started.elapsed() < Duration::from_secs(args.drain_timeout)
+    while unfinished(&states) > 0
+        && drain_started.elapsed() < Duration::from_secs(args.drain_timeout)
     {
         tokio::time::sleep(Duration::from_millis(500)).await;
         states = inspect::order_states(&dynamodb, &stack.names.orders_table).await?;
@@ -733,7 +741,10 @@ fn print_summary(s: &Summary) {
         "  dead letters        {:>8}  (records given up on; `redrive list` shows them)",
         s.dead_letters
     );
-    println!("  saga                          (fulfilment down {} s halfway)", s.outage_seconds);
+    println!(
+        "  saga                          (fulfilment down {} s halfway)",
+        s.outage_seconds
+    );
     for (status, n) in &s.statuses {
         println!("    {status:<34} {n:>6}");
     }
