@@ -200,6 +200,11 @@ impl TestPipeline {
     /// Runs the saga's three stages in this process, calling the services under `downstream`
     /// (the stand-ins' base URL), with a short retry budget so that tests fail over quickly.
     pub fn start_saga(&self, downstream: &str) -> Vec<watch::Sender<bool>> {
+        self.start_saga_with(downstream, BatchConfig::default().max_attempts)
+    }
+
+    /// [`Self::start_saga`] with the engine's attempt limit at `max_attempts`.
+    pub fn start_saga_with(&self, downstream: &str, max_attempts: u32) -> Vec<watch::Sender<bool>> {
         use ingest::lifecycle::Stage;
         use processors::saga::SagaStage;
         use processors::saga::client::ServiceClient;
@@ -221,7 +226,11 @@ impl TestPipeline {
             let records =
                 DynamoIdempotency::new(self.stack.dynamodb(), &self.stack.names.idempotency_table);
             let handler = SagaStage::new(stage, consumer, client, records, Duration::from_secs(3));
-            self.start_engine(self.engine_as(consumer, handler, BatchConfig::default()))
+            let config = BatchConfig {
+                max_attempts,
+                ..BatchConfig::default()
+            };
+            self.start_engine(self.engine_as(consumer, handler, config))
         })
         .collect()
     }

@@ -49,6 +49,21 @@ async fn post_sku(pipeline: &TestPipeline, rng: &mut StdRng, sku: &str) -> Uuid 
     order.order_id
 }
 
+/// Runs the `redrive` binary against the stack; panics if it fails.
+async fn redrive(pipeline: &TestPipeline, args: &[&str]) {
+    let output = tokio::process::Command::new(workspace_binary("redrive"))
+        .args(args)
+        .envs(pipeline.stack.env())
+        .output()
+        .await
+        .expect("run `cargo build --bins` first");
+    assert!(
+        output.status.success(),
+        "redrive {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn effects(stand_ins: &StandIns, kind: Kind, order_id: Uuid) -> usize {
     stand_ins
         .ledger()
@@ -155,6 +170,60 @@ async fn fulfilment_failing_for_good_releases_the_reservation_once() {
     assert_eq!(effects(&stand_ins, Kind::Sale, oversize), 0);
     // The fulfilment stage's permanent failure is kept as a dead letter for an operator.
     assert_eq!(pipeline.dead_letters().await.len(), 1);
+
+    // Redriving it, even once the service would ship, ships nothing: the reservation was
+    // given back, and the stage's failure is final for this order.
+    let cleared = reqwest::Client::new()
+        .put(format!("{}/_control", stand_ins.url))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(cleared.status(), 200);
+    redrive(&pipeline, &["send", "--consumer", "orders-fulfilment"]).await;
+    let marker = post_sku(&pipeline, &mut rng, "MUG-01").await;
+    let waiting = pipeline
+        .wait_status(&[marker], &["completed"], Duration::from_secs(30))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+    assert_eq!(effects(&stand_ins, Kind::Shipment, oversize), 0);
+    assert_eq!(effects(&stand_ins, Kind::Release, oversize), 1);
+    assert_eq!(
+        pipeline.order_status(oversize).await.as_deref(),
+        Some("released")
+    );
+    // The stage answered the redriven event from its own record of the failure, without
+    // calling the service again (which would fail it, or ship it, anew).
+    assert_eq!(pipeline.dead_letters().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_30_second_fulfilment_outage_mid_burst_completes_every_order_once() {
+    let pipeline = TestPipeline::start().await;
+    let stand_ins = stand_ins(|_| {}).await;
+    let _materialiser = pipeline.start_materialiser();
+    // Enough attempts to outlast the outage with the tests' short retry budget.
+    let _saga = pipeline.start_saga_with(&stand_ins.url, 100);
+    let mut rng = StdRng::seed_from_u64(55);
+    let mut orders = post_orders(&pipeline, &mut rng, 10).await;
+    let outage = reqwest::Client::new()
+        .post(format!("{}/_control/fulfilment/outage", stand_ins.url))
+        .json(&serde_json::json!({ "seconds": 30 }))
+        .send()
+        .await
+        .expect("outage");
+    assert_eq!(outage.status(), 200);
+    orders.extend(post_orders(&pipeline, &mut rng, 10).await);
+    let waiting = pipeline
+        .wait_status(&orders, &["completed"], Duration::from_secs(120))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let ledger = stand_ins.ledger();
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(ledger.count(kind), 20, "{kind:?}");
+    }
+    assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
+    assert!(pipeline.dead_letters().await.is_empty());
 }
 
 #[tokio::test]

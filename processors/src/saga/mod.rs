@@ -291,18 +291,34 @@ impl<I: Idempotency> RecordHandler for SagaStage<I> {
     /// The stage failed for good on its input event: say so on the stream. A compensation that
     /// fails (a release) says `order.inventory_failed`; the dead letter and its alarm tell the
     /// operator.
+    ///
+    /// A fulfilment failure is also kept as the call's outcome: inventory gives the reservation
+    /// back when it sees it, so a later redrive of the same event must not ship the order. The
+    /// other stages' failures are not kept, so that an operator can redrive them once the cause
+    /// is fixed (a sale booked late completes the order).
     async fn dead_lettered(&self, record: &StreamRecord, letter: &DeadLetter) -> Vec<Entry> {
         let Ok(event) = decode(&record.data) else {
             return Vec::new();
         };
-        match self.call_for(event) {
-            Some((_, order)) => vec![step_entry(
-                self.stage.failed(),
-                order,
-                Some(letter.reason.clone()),
-                None,
-            )],
-            None => Vec::new(),
+        let Some((call, order)) = self.call_for(event) else {
+            return Vec::new();
+        };
+        let failed = self.stage.failed();
+        if self.stage == Stage::Fulfilment {
+            let key = format!("{}:{}", order.order_id, call.name());
+            let outcome = Outcome {
+                step: failed,
+                reference: None,
+                reason: Some(letter.reason.clone()),
+            };
+            if let Err(error) = self.records.complete(&self.consumer, &key, &outcome).await {
+                tracing::error!(
+                    key,
+                    error = error_chain(&error),
+                    "the failure is not kept: a redrive of this event would ship an order whose reservation is given back"
+                );
+            }
         }
+        vec![step_entry(failed, order, Some(letter.reason.clone()), None)]
     }
 }
