@@ -285,6 +285,46 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_lifecycle_reads_back_as_status_and_steps() {
+        let mut view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
+        let mut item: Item = serde_dynamo::to_item(&view).expect("to item");
+        let step = |at: &str, extra: (&str, &str)| {
+            AttributeValue::M(HashMap::from([
+                ("at".to_owned(), AttributeValue::S(at.to_owned())),
+                ("eventId".to_owned(), AttributeValue::S("e".to_owned())),
+                (extra.0.to_owned(), AttributeValue::S(extra.1.to_owned())),
+            ]))
+        };
+        item.insert(
+            "steps".to_owned(),
+            AttributeValue::M(HashMap::from([(
+                "inventory_rejected".to_owned(),
+                step(
+                    "2026-11-23T09:15:31.000Z",
+                    ("reason", "SKU X is out of stock"),
+                ),
+            )])),
+        );
+        item.insert(
+            attr::STATUS.to_owned(),
+            AttributeValue::S("rejected".into()),
+        );
+        item.insert("statusRank".to_owned(), AttributeValue::N("9".into()));
+        let read = OrderView::try_from(item).expect("reads");
+        view.status = "rejected".into();
+        assert_eq!(read.status, "rejected");
+        let rejected = &read.steps["inventory_rejected"];
+        assert_eq!(rejected.reason.as_deref(), Some("SKU X is out of stock"));
+        assert_eq!(rejected.reference, None);
+        let json = serde_json::to_value(&read).expect("json");
+        assert_eq!(
+            json["steps"]["inventory_rejected"]["at"],
+            "2026-11-23T09:15:31.000Z"
+        );
+        assert!(json["steps"]["inventory_rejected"].get("eventId").is_none());
+    }
+
+    #[test]
     fn an_item_of_another_shape_is_corrupt() {
         let item = HashMap::from([
             (attr::ORDER_ID.to_owned(), AttributeValue::S("x".to_owned())),

@@ -133,13 +133,31 @@ impl PageKey {
     }
 }
 
-/// An order as the read endpoints return it: the `order.placed` data plus its status.
+/// An order as the read endpoints return it: the `order.placed` data, its status, and what
+/// happened to it since (see docs/saga.md).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
     #[serde(flatten)]
     pub order: OrderPlaced,
     pub status: String,
+    /// Each lifecycle step seen, by step name (`inventory_reserved`, `accounted`, …): when it
+    /// happened, and the service's reason (a rejection or failure) or reference. Empty while
+    /// the order is only placed.
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, StepView>,
+}
+
+/// One lifecycle step of an order, as the read endpoints return it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepView {
+    #[serde(with = "sortable_time")]
+    pub at: time::OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// The body of `GET /orders`.
@@ -288,6 +306,7 @@ pub(crate) mod tests {
                 .expect("test time"),
             },
             status: "placed".to_owned(),
+            steps: Default::default(),
         }
     }
 
@@ -475,11 +494,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_view_is_the_placed_order_plus_status_in_camel_case() {
+    fn the_view_is_the_placed_order_plus_status_and_steps_in_camel_case() {
         let view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
         let json = serde_json::to_value(&view).expect("serialises");
         let mut expected = serde_json::to_value(&view.order).expect("serialises");
         expected["status"] = "placed".into();
+        expected["steps"] = serde_json::json!({});
         assert_eq!(json, expected);
         assert_eq!(json["placedAt"], "2026-11-23T09:15:30.120Z");
         assert_eq!(json["shippingAddress"]["postalCode"], "SW1Y 4JH");
