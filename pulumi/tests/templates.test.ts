@@ -70,6 +70,15 @@ describe("request templates against the shared vectors", () => {
     });
   }
 
+  it("the record's time is the same whether API Gateway hands the epoch over as a number or a string", () => {
+    for (const vector of vectors.filter((v) => !v.batch && v.expected !== null)) {
+      const asNumber = kinesisRequest(vector);
+      const asString = kinesisRequest({ ...vector, requestTimeEpoch: String(vector.requestTimeEpoch) });
+      assert.deepEqual(decode(asString.Data), decode(asNumber.Data), vector.name);
+      assert.match(decode(asString.Data).toString("utf8"), /"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/, vector.name);
+    }
+  });
+
   it("a body cannot choose the customer or the stream", () => {
     const vector = vectors.find((v) => v.name.startsWith("malicious body"))!;
     const request = kinesisRequest(vector);

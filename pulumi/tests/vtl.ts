@@ -8,7 +8,8 @@ export interface Request {
   /** The Cognito authorizer's claims ($context.authorizer.claims). */
   claims: Record<string, string>;
   requestId: string;
-  requestTimeEpoch: number;
+  /** A number as API Gateway documents it; a string, to show the templates do not rely on it. */
+  requestTimeEpoch: number | string;
 }
 
 /** `$input.path`/`$input.json` for the JSONPath forms templates use: `$`, `.name`, `[index]`. */
@@ -75,7 +76,7 @@ export function renderTemplate(template: string, request: Request, backendBody?:
     context: {
       requestId: request.requestId,
       requestTimeEpoch: request.requestTimeEpoch,
-      requestTime: requestTime(request.requestTimeEpoch),
+      requestTime: requestTime(Number(request.requestTimeEpoch)),
       authorizer: { claims: request.claims },
       responseOverride,
     },
