@@ -89,3 +89,28 @@ fn the_response_templates_answer_with_the_local_gateways_problems() {
         }
     }
 }
+
+#[test]
+fn the_problems_api_gateway_answers_are_the_local_gateways() {
+    use ingest::problem::Problem;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api-gateway/problems.json");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("problems file")).expect("JSON");
+    let local = [
+        ("invalid-order", Problem::invalid_order(Vec::new())),
+        ("unauthenticated", Problem::unauthenticated(String::new())),
+        ("too-large", Problem::too_large(1)),
+        ("unsupported-media-type", Problem::unsupported_media_type()),
+        ("throttled", Problem::throttled()),
+        ("unavailable", Problem::unavailable()),
+    ];
+    let listed = file["problems"].as_object().expect("problems");
+    assert_eq!(listed.len(), local.len(), "every listed problem is checked");
+    for (name, problem) in local {
+        let want = &listed[name];
+        let got = serde_json::to_value(&problem).expect("serialises");
+        for field in ["type", "title", "status"] {
+            assert_eq!(got[field], want[field], "{name}.{field}");
+        }
+    }
+}

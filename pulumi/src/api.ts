@@ -1,6 +1,10 @@
 // The orders API: API Gateway (REST) with a Cognito user pool authorizer. POST /orders and
 // POST /orders:batch go straight to Kinesis (no Lambda per order) through the mapping templates
 // in ingest/api-gateway/; GET /orders and GET /orders/{orderId} go to the Rust query Lambda.
+// What the stage serves is written once, as data (apiDefinition): the API's resources are made
+// from it, and the deployment's triggers are its hash, so a change to any of it is deployed.
+import * as crypto from "node:crypto";
+
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -37,6 +41,10 @@ export interface Api {
   accessLogs: aws.cloudwatch.LogGroup;
   query: RustLambda;
   url: pulumi.Output<string>;
+  /** What the stage serves: the API's resources are made from it, and its deployment's triggers hash it. */
+  definition: ApiDefinition;
+  /** The account's API Gateway settings (its CloudWatch role), only when `manageApiGatewayAccount` is set. */
+  account?: aws.apigateway.Account;
 }
 
 export interface ApiResources {
@@ -44,6 +52,278 @@ export interface ApiResources {
   key: aws.kms.Key;
   ordersTable: aws.dynamodb.Table;
   ordersByCustomerIndex: string;
+}
+
+/** A path part; under the root, or under the path whose id is `parent`. Made as `<prefix>-<id>`. */
+export interface PathSpec {
+  id: string;
+  pathPart: string;
+  parent?: string;
+}
+
+/** The Cognito authorizer every method uses. Made as `<prefix>-<id>`. */
+export interface AuthorizerSpec {
+  id: string;
+  name: string;
+  type: string;
+  providerArns: pulumi.Input<string>[];
+  identitySource: string;
+}
+
+/** The request validator every method uses. Made as `<prefix>-<id>`. */
+export interface ValidatorSpec {
+  id: string;
+  name: string;
+  validateRequestBody: boolean;
+  validateRequestParameters: boolean;
+}
+
+/** A request model. Made as `<prefix>-<id>`. */
+export interface ModelSpec {
+  id: string;
+  name: string;
+  contentType: string;
+  /** The JSON Schema, as API Gateway is given it. */
+  schema: string;
+}
+
+export interface IntegrationSpec {
+  type: string;
+  integrationHttpMethod: string;
+  uri: pulumi.Input<string>;
+  credentials?: pulumi.Input<string>;
+  passthroughBehavior?: string;
+  requestParameters?: Record<string, string>;
+  requestTemplates?: Record<string, pulumi.Input<string>>;
+}
+
+/** Made as `<prefix>-<route id>-<statusCode>`. */
+export interface MethodResponseSpec {
+  statusCode: string;
+  responseParameters: Record<string, boolean>;
+}
+
+/** Made as `<prefix>-<route id>-<suffix>`. */
+export interface IntegrationResponseSpec {
+  suffix: string;
+  statusCode: string;
+  selectionPattern?: string;
+  responseTemplates: Record<string, string>;
+  responseParameters: Record<string, string>;
+}
+
+/** One method on one path, its integration and their responses. The method is made as `<prefix>-<id>`. */
+export interface RouteSpec {
+  id: string;
+  /** The id of the PathSpec it is on. */
+  path: string;
+  httpMethod: string;
+  authorization: string;
+  /** Content type to a ModelSpec's name. */
+  requestModels?: Record<string, string>;
+  requestParameters?: Record<string, boolean>;
+  integration: IntegrationSpec;
+  methodResponses: MethodResponseSpec[];
+  integrationResponses: IntegrationResponseSpec[];
+}
+
+/** An error API Gateway answers itself. Made as `<prefix>-gateway-<responseType in lower case>`. */
+export interface GatewayResponseSpec {
+  responseType: string;
+  /** Absent: API Gateway's own status for the error. */
+  statusCode?: string;
+  responseTemplates: Record<string, string>;
+  responseParameters: Record<string, string>;
+}
+
+/**
+ * Everything the stage serves. API Gateway serves a snapshot taken when a deployment is made, so
+ * each of these needs a new deployment to reach callers: every top-level key here is one of the
+ * deployment's triggers (redeploymentTriggers), and createApi makes the API's resources from
+ * nothing else.
+ */
+export interface ApiDefinition {
+  paths: PathSpec[];
+  authorizer: AuthorizerSpec;
+  validator: ValidatorSpec;
+  models: ModelSpec[];
+  routes: RouteSpec[];
+  gatewayResponses: GatewayResponseSpec[];
+}
+
+/** The definition with every output settled: what the triggers hash. */
+export type ResolvedApiDefinition = pulumi.Unwrap<ApiDefinition>;
+
+/** What the definition refers to outside the API's own resources. */
+export interface ApiReferences {
+  region: pulumi.Input<string>;
+  streamName: pulumi.Input<string>;
+  /** The role API Gateway puts records on the stream with. */
+  putRoleArn: pulumi.Input<string>;
+  queryInvokeArn: pulumi.Input<string>;
+  userPoolArn: pulumi.Input<string>;
+}
+
+/** The headers a problem answer may carry. */
+const PROBLEM_HEADERS = {
+  "method.response.header.Content-Type": false,
+  "method.response.header.Retry-After": false,
+};
+
+/** A POST that puts its body on the stream: `success.status` with `success.template` when Kinesis took it. */
+function kinesisPost(
+  id: string,
+  path: string,
+  action: "PutRecord" | "PutRecords",
+  model: string,
+  refs: ApiReferences,
+  requestTemplate: pulumi.Input<string>,
+  success: { status: string; template: string },
+): RouteSpec {
+  return {
+    id,
+    path,
+    httpMethod: "POST",
+    authorization: "COGNITO_USER_POOLS",
+    requestModels: { "application/json": model },
+    integration: {
+      type: "AWS",
+      integrationHttpMethod: "POST",
+      uri: pulumi.interpolate`arn:aws:apigateway:${refs.region}:kinesis:action/${action}`,
+      credentials: refs.putRoleArn,
+      // Only JSON has a template: anything else is refused with 415, never passed through.
+      passthroughBehavior: "NEVER",
+      requestParameters: { "integration.request.header.Content-Type": "'application/x-amz-json-1.1'" },
+      requestTemplates: { "application/json": requestTemplate },
+    },
+    methodResponses: [success.status, "429", "503"].map((statusCode) => ({ statusCode, responseParameters: PROBLEM_HEADERS })),
+    integrationResponses: [
+      {
+        suffix: "ok",
+        statusCode: success.status,
+        responseTemplates: { "application/json": success.template },
+        responseParameters: { "method.response.header.Content-Type": "'application/json'" },
+      },
+      // Any Kinesis error: never a 200, never AWS's text. The template turns throttling into 429.
+      {
+        suffix: "failed",
+        statusCode: "503",
+        selectionPattern: "4\\d{2}|5\\d{2}",
+        responseTemplates: { "application/json": templates.kinesisError() },
+        responseParameters: {
+          "method.response.header.Content-Type": "'application/problem+json'",
+          "method.response.header.Retry-After": "'1'",
+        },
+      },
+    ],
+  };
+}
+
+/** A GET answered by the query Lambda through a proxy integration. */
+function queryGet(id: string, path: string, requestParameters: Record<string, boolean>, refs: ApiReferences): RouteSpec {
+  return {
+    id,
+    path,
+    httpMethod: "GET",
+    authorization: "COGNITO_USER_POOLS",
+    requestParameters,
+    integration: { type: "AWS_PROXY", integrationHttpMethod: "POST", uri: refs.queryInvokeArn },
+    methodResponses: [],
+    integrationResponses: [],
+  };
+}
+
+/** An error API Gateway answers itself, in the local gateway's problem format. */
+function gatewayResponse(
+  responseType: string,
+  statusCode: string | undefined,
+  problem: { type: string; title: string; status: number; detail: string },
+  retry: boolean,
+): GatewayResponseSpec {
+  const body = `{"type":"${problem.type}","title":"${problem.title}","status":${problem.status},"detail":${problem.detail}}`;
+  return {
+    responseType,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    responseTemplates: { "application/json": body },
+    responseParameters: {
+      "gatewayresponse.header.Content-Type": "'application/problem+json'",
+      ...(retry ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
+    },
+  };
+}
+
+/** The orders API as data: every path, method, integration, template, model and gateway response. */
+export function apiDefinition(refs: ApiReferences): ApiDefinition {
+  const message = "$context.error.messageString";
+  return {
+    paths: [
+      { id: "orders", pathPart: "orders" },
+      { id: "orders-batch", pathPart: "orders:batch" },
+      { id: "order", pathPart: "{orderId}", parent: "orders" },
+    ],
+    authorizer: {
+      id: "customers",
+      name: "customers",
+      type: "COGNITO_USER_POOLS",
+      providerArns: [refs.userPoolArn],
+      identitySource: "method.request.header.Authorization",
+    },
+    validator: { id: "validate-body", name: "body-and-parameters", validateRequestBody: true, validateRequestParameters: true },
+    models: [
+      { id: "order-model", name: "OrderRequest", contentType: "application/json", schema: JSON.stringify(templates.orderSchema()) },
+      { id: "batch-model", name: "OrderBatch", contentType: "application/json", schema: JSON.stringify(templates.batchSchema()) },
+    ],
+    routes: [
+      kinesisPost("post-order", "orders", "PutRecord", "OrderRequest", refs,
+        pulumi.output(refs.streamName).apply(templates.putOrderRequest),
+        { status: "202", template: templates.putOrderAccepted() }),
+      kinesisPost("post-batch", "orders-batch", "PutRecords", "OrderBatch", refs,
+        pulumi.output(refs.streamName).apply(templates.putOrdersBatchRequest),
+        { status: "200", template: templates.putOrdersBatchResults() }),
+      queryGet("get-orders", "orders", { "method.request.querystring.limit": false, "method.request.querystring.nextToken": false }, refs),
+      queryGet("get-order", "order", { "method.request.path.orderId": true }, refs),
+    ],
+    // Type, title and status from the one list the local gateway is checked against.
+    gatewayResponses: [
+      gatewayResponse("BAD_REQUEST_BODY", "400",
+        { ...templates.problem("invalid-order"), detail: '"$context.error.validationErrorString"' }, false),
+      gatewayResponse("UNAUTHORIZED", "401", { ...templates.problem("unauthenticated"), detail: message }, false),
+      gatewayResponse("REQUEST_TOO_LARGE", "413", { ...templates.problem("too-large"), detail: message }, false),
+      gatewayResponse("UNSUPPORTED_MEDIA_TYPE", "415", { ...templates.problem("unsupported-media-type"), detail: message }, false),
+      gatewayResponse("THROTTLED", "429", { ...templates.problem("throttled"), detail: message }, true),
+      gatewayResponse("DEFAULT_5XX", undefined, { ...templates.problem("unavailable"), detail: message }, true),
+    ],
+  };
+}
+
+/** One trigger per part of the settled definition: the SHA-256 of its JSON. */
+export function triggersOf(definition: ResolvedApiDefinition): Record<string, string> {
+  return Object.fromEntries(Object.entries(definition).map(([part, spec]) => [
+    part,
+    crypto.createHash("sha256").update(JSON.stringify(spec)).digest("hex"),
+  ]));
+}
+
+/** The deployment's triggers: a change to anything in the definition makes a new deployment. */
+export function redeploymentTriggers(definition: ApiDefinition): pulumi.Output<Record<string, string>> {
+  return pulumi.output(definition).apply((resolved) => triggersOf(resolved as ResolvedApiDefinition));
+}
+
+/**
+ * The account's API Gateway settings: the CloudWatch role API Gateway writes every stage's logs
+ * with, one per account and region. It may write to API Gateway's log groups in this account and
+ * region (every stack of this program logs under /aws/apigateway/), so the stacks that do not
+ * manage the setting log through it too. Destroying the stack that manages it removes it.
+ */
+function apiGatewayAccount(ctx: Context): aws.apigateway.Account {
+  const { role, policy } = serviceRole(ctx, "api-logs", "apigateway.amazonaws.com", [
+    {
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      resources: [pulumi.interpolate`arn:aws:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/apigateway/*`],
+    },
+    { actions: ["logs:DescribeLogGroups"], resources: ["*"] },
+  ]);
+  return new aws.apigateway.Account(ctx.name("api-account"), { cloudwatchRoleArn: role.arn }, { dependsOn: [policy] });
 }
 
 export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCustomerIndex }: ApiResources): Api {
@@ -80,154 +360,86 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     tokenValidityUnits: { idToken: "minutes", accessToken: "minutes", refreshToken: "days" },
   });
 
-  const restApi = new aws.apigateway.RestApi(ctx.name("api"), {
-    name: ctx.name("api"),
-    description: "Orders API: POST orders straight onto the orders stream; GET a customer's orders",
-    endpointConfiguration: { types: "REGIONAL" },
-    tags: ctx.tags,
-  });
-  const authorizer = new aws.apigateway.Authorizer(ctx.name("customers"), {
-    restApi: restApi.id,
-    name: "customers",
-    type: "COGNITO_USER_POOLS",
-    providerArns: [userPool.arn],
-    identitySource: "method.request.header.Authorization",
-  });
-  const validator = new aws.apigateway.RequestValidator(ctx.name("validate-body"), {
-    restApi: restApi.id,
-    name: "body-and-parameters",
-    validateRequestBody: true,
-    validateRequestParameters: true,
-  });
-  const orderModel = new aws.apigateway.Model(ctx.name("order-model"), {
-    restApi: restApi.id,
-    name: "OrderRequest",
-    contentType: "application/json",
-    schema: JSON.stringify(templates.orderSchema()),
-  });
-  const batchModel = new aws.apigateway.Model(ctx.name("batch-model"), {
-    restApi: restApi.id,
-    name: "OrderBatch",
-    contentType: "application/json",
-    schema: JSON.stringify(templates.batchSchema()),
-  });
-
   // API Gateway may only put records on this stream.
   const { role: putRole, policy: putPolicy } = serviceRole(ctx, "api-put-orders", "apigateway.amazonaws.com", [
     { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] },
     { actions: ["kms:GenerateDataKey"], resources: [key.arn] },
   ]);
-
-  const orders = new aws.apigateway.Resource(ctx.name("orders"), { restApi: restApi.id, parentId: restApi.rootResourceId, pathPart: "orders" });
-  const batch = new aws.apigateway.Resource(ctx.name("orders-batch"), { restApi: restApi.id, parentId: restApi.rootResourceId, pathPart: "orders:batch" });
-  const order = new aws.apigateway.Resource(ctx.name("order"), { restApi: restApi.id, parentId: orders.id, pathPart: "{orderId}" });
-
-  const deployed: pulumi.Resource[] = [];
-  const problemHeaders = {
-    "method.response.header.Content-Type": false,
-    "method.response.header.Retry-After": false,
-  };
-
-  function kinesisPost(
-    id: string,
-    resource: aws.apigateway.Resource,
-    action: "PutRecord" | "PutRecords",
-    model: aws.apigateway.Model,
-    requestTemplate: pulumi.Input<string>,
-    success: { status: string; template: string },
-  ) {
-    const method = new aws.apigateway.Method(ctx.name(id), {
-      restApi: restApi.id,
-      resourceId: resource.id,
-      httpMethod: "POST",
-      authorization: "COGNITO_USER_POOLS",
-      authorizerId: authorizer.id,
-      requestValidatorId: validator.id,
-      requestModels: { "application/json": model.name },
-    });
-    const integration = new aws.apigateway.Integration(ctx.name(id), {
-      restApi: restApi.id,
-      resourceId: resource.id,
-      httpMethod: method.httpMethod,
-      type: "AWS",
-      integrationHttpMethod: "POST",
-      uri: pulumi.interpolate`arn:aws:apigateway:${ctx.region}:kinesis:action/${action}`,
-      credentials: putRole.arn,
-      // Only JSON has a template: anything else is refused with 415, never passed through.
-      passthroughBehavior: "NEVER",
-      requestParameters: { "integration.request.header.Content-Type": "'application/x-amz-json-1.1'" },
-      requestTemplates: { "application/json": requestTemplate },
-    }, { dependsOn: [putPolicy] });
-    const responses = [success.status, "429", "503"].map((statusCode) =>
-      new aws.apigateway.MethodResponse(ctx.name(`${id}-${statusCode}`), {
-        restApi: restApi.id,
-        resourceId: resource.id,
-        httpMethod: method.httpMethod,
-        statusCode,
-        responseParameters: problemHeaders,
-      }));
-    const ok = new aws.apigateway.IntegrationResponse(ctx.name(`${id}-ok`), {
-      restApi: restApi.id,
-      resourceId: resource.id,
-      httpMethod: method.httpMethod,
-      statusCode: success.status,
-      responseTemplates: { "application/json": success.template },
-      responseParameters: { "method.response.header.Content-Type": "'application/json'" },
-    }, { dependsOn: [integration, ...responses] });
-    // Any Kinesis error: never a 200, never AWS's text. The template turns throttling into 429.
-    const failed = new aws.apigateway.IntegrationResponse(ctx.name(`${id}-failed`), {
-      restApi: restApi.id,
-      resourceId: resource.id,
-      httpMethod: method.httpMethod,
-      statusCode: "503",
-      selectionPattern: "4\\d{2}|5\\d{2}",
-      responseTemplates: { "application/json": templates.kinesisError() },
-      responseParameters: {
-        "method.response.header.Content-Type": "'application/problem+json'",
-        "method.response.header.Retry-After": "'1'",
-      },
-    }, { dependsOn: [integration, ...responses] });
-    deployed.push(method, integration, ...responses, ok, failed);
-    return integration;
-  }
-
-  kinesisPost("post-order", orders, "PutRecord", orderModel, stream.name.apply(templates.putOrderRequest), {
-    status: "202",
-    template: templates.putOrderAccepted(),
-  });
-  kinesisPost("post-batch", batch, "PutRecords", batchModel, stream.name.apply(templates.putOrdersBatchRequest), {
-    status: "200",
-    template: templates.putOrdersBatchResults(),
-  });
-
   // The read side: a Rust Lambda behind a proxy integration.
   const query = rustLambda(ctx, "query", QUERY_LAMBDA_BINARY, [
     { actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem"], resources: [ordersTable.arn] },
     { actions: ["dynamodb:Query"], resources: [pulumi.interpolate`${ordersTable.arn}/index/${ordersByCustomerIndex}`] },
     { actions: ["kms:Decrypt"], resources: [key.arn] },
   ], { ORDERS_TABLE_NAME: ordersTable.name });
-  for (const [id, resource, parameters] of [
-    ["get-orders", orders, { "method.request.querystring.limit": false, "method.request.querystring.nextToken": false }],
-    ["get-order", order, { "method.request.path.orderId": true }],
-  ] as const) {
-    const method = new aws.apigateway.Method(ctx.name(id), {
+
+  const definition = apiDefinition({
+    region: ctx.region,
+    streamName: stream.name,
+    putRoleArn: putRole.arn,
+    queryInvokeArn: query.fn.invokeArn,
+    userPoolArn: userPool.arn,
+  });
+
+  // From here to the deployment, every resource is made from the definition, and nothing else.
+  const restApi = new aws.apigateway.RestApi(ctx.name("api"), {
+    name: ctx.name("api"),
+    description: "Orders API: POST orders straight onto the orders stream; GET a customer's orders",
+    endpointConfiguration: { types: "REGIONAL" },
+    tags: ctx.tags,
+  });
+  const { id: authorizerId, ...authorizerArgs } = definition.authorizer;
+  const authorizer = new aws.apigateway.Authorizer(ctx.name(authorizerId), { restApi: restApi.id, ...authorizerArgs });
+  const { id: validatorId, ...validatorArgs } = definition.validator;
+  const validator = new aws.apigateway.RequestValidator(ctx.name(validatorId), { restApi: restApi.id, ...validatorArgs });
+  const models = new Map(definition.models.map(({ id, ...args }) =>
+    [args.name, new aws.apigateway.Model(ctx.name(id), { restApi: restApi.id, ...args })]));
+  const paths = new Map<string, aws.apigateway.Resource>();
+  for (const { id, pathPart, parent } of definition.paths) {
+    const parentId = parent === undefined ? restApi.rootResourceId : paths.get(parent)?.id;
+    if (parentId === undefined) throw new Error(`path ${id}: its parent ${parent} must be defined before it`);
+    paths.set(id, new aws.apigateway.Resource(ctx.name(id), { restApi: restApi.id, parentId, pathPart }));
+  }
+
+  const deployed: pulumi.Resource[] = [];
+  for (const route of definition.routes) {
+    const resource = paths.get(route.path);
+    if (resource === undefined) throw new Error(`route ${route.id}: no path ${route.path}`);
+    const requestModels = route.requestModels && Object.fromEntries(Object.entries(route.requestModels).map(([contentType, name]) => {
+      const model = models.get(name);
+      if (model === undefined) throw new Error(`route ${route.id}: no model ${name}`);
+      return [contentType, model.name];
+    }));
+    const method = new aws.apigateway.Method(ctx.name(route.id), {
       restApi: restApi.id,
       resourceId: resource.id,
-      httpMethod: "GET",
-      authorization: "COGNITO_USER_POOLS",
+      httpMethod: route.httpMethod,
+      authorization: route.authorization,
       authorizerId: authorizer.id,
       requestValidatorId: validator.id,
-      requestParameters: parameters,
+      ...(requestModels ? { requestModels } : {}),
+      ...(route.requestParameters ? { requestParameters: route.requestParameters } : {}),
     });
-    const integration = new aws.apigateway.Integration(ctx.name(id), {
+    const integration = new aws.apigateway.Integration(ctx.name(route.id), {
       restApi: restApi.id,
       resourceId: resource.id,
       httpMethod: method.httpMethod,
-      type: "AWS_PROXY",
-      integrationHttpMethod: "POST",
-      uri: query.fn.invokeArn,
-    });
-    deployed.push(method, integration);
+      ...route.integration,
+    }, { dependsOn: route.integration.credentials === undefined ? [] : [putPolicy] });
+    const methodResponses = route.methodResponses.map((response) =>
+      new aws.apigateway.MethodResponse(ctx.name(`${route.id}-${response.statusCode}`), {
+        restApi: restApi.id,
+        resourceId: resource.id,
+        httpMethod: method.httpMethod,
+        ...response,
+      }));
+    const integrationResponses = route.integrationResponses.map(({ suffix, ...response }) =>
+      new aws.apigateway.IntegrationResponse(ctx.name(`${route.id}-${suffix}`), {
+        restApi: restApi.id,
+        resourceId: resource.id,
+        httpMethod: method.httpMethod,
+        ...response,
+      }, { dependsOn: [integration, ...methodResponses] }));
+    deployed.push(method, integration, ...methodResponses, ...integrationResponses);
   }
   new aws.lambda.Permission(ctx.name("api-invokes-query"), {
     action: "lambda:InvokeFunction",
@@ -235,51 +447,30 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     principal: "apigateway.amazonaws.com",
     sourceArn: pulumi.interpolate`${restApi.executionArn}/*/GET/orders*`,
   });
-
-  // Errors API Gateway answers itself, in the local gateway's problem format.
-  const problem = (type: string, title: string, status: number, detail: string) =>
-    `{"type":"${type}","title":"${title}","status":${status},"detail":${detail}}`;
-  for (const [responseType, statusCode, body, retry] of [
-    ["BAD_REQUEST_BODY", "400", problem("/problems/invalid-order", "Order is invalid", 400, '"$context.error.validationErrorString"'), false],
-    ["UNAUTHORIZED", "401", problem("/problems/unauthenticated", "Authentication required", 401, "$context.error.messageString"), false],
-    ["REQUEST_TOO_LARGE", "413", problem("/problems/too-large", "Body too large", 413, "$context.error.messageString"), false],
-    ["UNSUPPORTED_MEDIA_TYPE", "415", problem("/problems/unsupported-media-type", "Body must be JSON", 415, "$context.error.messageString"), false],
-    ["THROTTLED", "429", problem("/problems/throttled", "Too many orders right now", 429, "$context.error.messageString"), true],
-    ["DEFAULT_5XX", undefined, problem("/problems/unavailable", "Orders cannot be accepted right now", 503, "$context.error.messageString"), true],
-  ] as const) {
-    deployed.push(new aws.apigateway.Response(ctx.name(`gateway-${responseType.toLowerCase()}`), {
+  for (const response of definition.gatewayResponses) {
+    deployed.push(new aws.apigateway.Response(ctx.name(`gateway-${response.responseType.toLowerCase()}`), {
       restApiId: restApi.id,
-      responseType,
-      statusCode,
-      responseTemplates: { "application/json": body },
-      responseParameters: {
-        "gatewayresponse.header.Content-Type": "'application/problem+json'",
-        ...(retry ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
-      },
+      ...response,
     }));
   }
+
+  const deployment = new aws.apigateway.Deployment(ctx.name("api"), {
+    restApi: restApi.id,
+    // API Gateway serves what was deployed: a change to any method, integration, template,
+    // model or gateway response reaches callers only through a new deployment.
+    triggers: redeploymentTriggers(definition),
+  }, { dependsOn: deployed });
 
   const accessLogs = new aws.cloudwatch.LogGroup(ctx.name("api-access-logs"), {
     name: `/aws/apigateway/${ctx.name("api")}/access`,
     retentionInDays: config.logRetentionDays,
     tags: ctx.tags,
   });
-  // Account-wide: the role API Gateway writes logs with (it has one per account and region).
-  const { role: cloudwatchRole } = serviceRole(ctx, "api-logs", "apigateway.amazonaws.com", [
-    { actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [pulumi.interpolate`${accessLogs.arn}:*`] },
-    { actions: ["logs:DescribeLogGroups"], resources: ["*"] },
-  ]);
-  const account = new aws.apigateway.Account(ctx.name("api-account"), { cloudwatchRoleArn: cloudwatchRole.arn });
+  // Access logs are written with the account's CloudWatch role for API Gateway, one per account
+  // and region. Not this stack's to own unless told (manageApiGatewayAccount): otherwise it must
+  // already be set (docs/deploy.md), or the stage is refused.
+  const account = config.manageApiGatewayAccount ? apiGatewayAccount(ctx) : undefined;
 
-  const deployment = new aws.apigateway.Deployment(ctx.name("api"), {
-    restApi: restApi.id,
-    // A new deployment whenever a template, model or route changes.
-    triggers: {
-      templates: JSON.stringify([templates.putOrderRequest("x"), templates.putOrdersBatchRequest("x"), templates.kinesisError()]),
-      models: JSON.stringify([templates.orderSchema(), templates.batchSchema()]),
-      routes: "POST /orders, POST /orders:batch, GET /orders, GET /orders/{orderId}",
-    },
-  }, { dependsOn: deployed });
   const stage = new aws.apigateway.Stage(ctx.name("api"), {
     restApi: restApi.id,
     deployment: deployment.id,
@@ -287,7 +478,7 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     xrayTracingEnabled: true,
     accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
     tags: ctx.tags,
-  }, { dependsOn: [account] });
+  }, { dependsOn: account ? [account] : [] });
   // Lambda traces every batch it is sampled for; API Gateway follows this rule instead of
   // X-Ray's default, which would trace most orders of a quiet shop.
   new aws.xray.SamplingRule(ctx.name("api"), {
@@ -325,5 +516,5 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     tags: ctx.tags,
   });
 
-  return { restApi, stage, userPool, userPoolClient, accessLogs, query, url: stage.invokeUrl };
+  return { restApi, stage, userPool, userPoolClient, accessLogs, query, url: stage.invokeUrl, definition, account };
 }

@@ -48,6 +48,13 @@ export interface PipelineConfig {
   lambdaTracing: "Active" | "PassThrough";
   /** Share of API requests traced in X-Ray (X-Ray's default, 1/s + 5%, traces most requests of a quiet shop). */
   traceSampleRate: number;
+  /**
+   * Whether this stack sets the account's CloudWatch role for API Gateway (`aws.apigateway.Account`),
+   * which is one setting for the whole account and region, not this stack's: off by default, when
+   * the role must already be set. At most one stack per account and region should set it, and
+   * destroying that stack removes it for every API there.
+   */
+  manageApiGatewayAccount: boolean;
   /** Base URL (https://) of the inventory service the orders-inventory saga stage calls. Required. */
   inventoryUrl: string;
   /** Base URL (https://) of the fulfilment service the orders-fulfilment saga stage calls. Required. */
@@ -92,6 +99,7 @@ export const defaults: Defaults = {
   iteratorAgeAlarmSeconds: 60,
   lambdaTracing: "Active",
   traceSampleRate: 0.01,
+  manageApiGatewayAccount: false,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -137,6 +145,10 @@ export function validate(config: PipelineConfig): PipelineConfig {
   if (!(config.traceSampleRate >= 0 && config.traceSampleRate <= 1)) {
     problems.push(`traceSampleRate ${config.traceSampleRate} must be from 0 to 1`);
   }
+  // Whatever the type says, load() passes on a value that is neither true nor false.
+  if (typeof config.manageApiGatewayAccount !== "boolean") {
+    problems.push(`manageApiGatewayAccount '${config.manageApiGatewayAccount}' must be true or false`);
+  }
   for (const key of SERVICE_URL_KEYS) {
     // Unset comes through load() as undefined, whatever the type says.
     const url: string | undefined = config[key];
@@ -156,6 +168,11 @@ export function validate(config: PipelineConfig): PipelineConfig {
 export function load(): PipelineConfig {
   const config = new pulumi.Config();
   const number = (key: keyof Defaults) => config.getNumber(key) ?? (defaults[key] as number);
+  // true or false; anything else is passed on as it is, for validate() to name.
+  const flag = (key: "manageApiGatewayAccount") => {
+    const raw = config.get(key);
+    return raw === undefined ? defaults[key] : raw === "true" ? true : raw === "false" ? false : (raw as unknown as boolean);
+  };
   // No default: validate() names each one that is missing.
   const required = (key: ServiceUrlKey) => config.get(key) as string;
   return validate({
@@ -179,6 +196,7 @@ export function load(): PipelineConfig {
     iteratorAgeAlarmSeconds: number("iteratorAgeAlarmSeconds"),
     lambdaTracing: (config.get("lambdaTracing") ?? defaults.lambdaTracing) as PipelineConfig["lambdaTracing"],
     traceSampleRate: number("traceSampleRate"),
+    manageApiGatewayAccount: flag("manageApiGatewayAccount"),
     inventoryUrl: required("inventoryUrl"),
     fulfilmentUrl: required("fulfilmentUrl"),
     accountingUrl: required("accountingUrl"),

@@ -61,3 +61,10 @@ export function batchSchema(): Record<string, unknown> {
     definitions,
   };
 }
+
+/** A problem API Gateway answers itself, as ingest/api-gateway/problems.json (the local gateway's) has it. */
+export function problem(name: string): { type: string; title: string; status: number } {
+  const listed = JSON.parse(read("problems.json")).problems[name];
+  if (!listed) throw new Error(`problems.json has no problem "${name}"`);
+  return { type: listed.type, title: listed.title, status: listed.status };
+}

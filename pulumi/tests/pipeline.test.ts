@@ -467,7 +467,6 @@ describe("least privilege", () => {
       "orders-accounting": "lambda.amazonaws.com",
       "orders-query": "lambda.amazonaws.com",
       "orders-api-put-orders": "apigateway.amazonaws.com",
-      "orders-api-logs": "apigateway.amazonaws.com",
       "orders-archive": "firehose.amazonaws.com",
     });
   });

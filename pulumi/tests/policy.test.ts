@@ -77,6 +77,17 @@ test("every resource of the pipeline passes the security policies, and the stack
   assert.deepEqual(await stackViolations(recorded), []);
 });
 
+test("a stack that manages the account's API Gateway logging role passes too: the role's grants are named", async () => {
+  createPipeline(testConfig({ manageApiGatewayAccount: true }));
+  await settle();
+  const logs = recorded.filter((r) => r.name === "orders-api-logs");
+  assert.deepEqual(logs.map((r) => r.type).sort(), ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"]);
+  for (const resource of recorded) {
+    assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
+  }
+  assert.deepEqual(await stackViolations(recorded), []);
+});
+
 test("the failures and idempotency tables pass the table policy: customer key and point-in-time recovery", async () => {
   createPipeline(testConfig());
   await settle();

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 
+import { apiDefinition } from "../src/api";
 import * as templates from "../src/templates";
 import { Request, renderTemplate, requestTime } from "./vtl";
 
@@ -153,5 +154,33 @@ describe("request models", () => {
     assert.deepEqual(batch.definitions, order.definitions);
     assert.equal(batch.properties.orders.maxItems, 500);
     assert.equal(batch.additionalProperties, false);
+  });
+});
+
+describe("problems API Gateway answers itself", () => {
+  it("have the local gateway's type, title and status (ingest/api-gateway/problems.json)", () => {
+    const listed = JSON.parse(fs.readFileSync(path.join(templates.API_DIR, "problems.json"), "utf8")).problems;
+    const definition = apiDefinition({
+      region: "us-east-1",
+      streamName: STREAM,
+      putRoleArn: "arn:aws:iam::000000000000:role/api",
+      queryInvokeArn: "arn:aws:apigateway:us-east-1:lambda:path/query",
+      userPoolArn: "arn:aws:cognito-idp:us-east-1:000000000000:userpool/pool",
+    });
+    const seen = new Set<string>();
+    for (const response of definition.gatewayResponses) {
+      const body = JSON.parse(
+        (response.responseTemplates as Record<string, string>)["application/json"]
+          // API Gateway fills these in: as a quoted value, or one that is a JSON string already.
+          .replace(/"\$context\.error\.[A-Za-z]+"/g, '"x"')
+          .replace(/\$context\.error\.[A-Za-z]+/g, '"x"'),
+      );
+      const entry = Object.values(listed).find((p: any) => p.type === body.type) as any;
+      assert.ok(entry, `${response.responseType}: ${body.type} is not in problems.json`);
+      assert.equal(body.title, entry.title, response.responseType);
+      assert.equal(body.status, entry.status, response.responseType);
+      seen.add(body.type);
+    }
+    assert.equal(seen.size, Object.keys(listed).length, "every listed problem is answered");
   });
 });
