@@ -132,3 +132,37 @@ pub async fn order_states(
         }
     }
 }
+
+/// Every record on `stream` and their data bytes, read from the oldest of each shard with
+/// `GetRecords` (what a cost model counts per order).
+pub async fn stream_totals(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Result<(usize, usize), aws_sdk_kinesis::Error> {
+    let shards = kinesis.list_shards().stream_name(stream).send().await?;
+    let (mut records, mut bytes) = (0, 0);
+    for shard in shards.shards() {
+        let mut iterator = kinesis
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await?
+            .shard_iterator;
+        while let Some(current) = iterator {
+            let output = kinesis.get_records().shard_iterator(current).send().await?;
+            if output.records().is_empty() {
+                break;
+            }
+            records += output.records().len();
+            bytes += output
+                .records()
+                .iter()
+                .map(|r| r.data().as_ref().len())
+                .sum::<usize>();
+            iterator = output.next_shard_iterator;
+        }
+    }
+    Ok((records, bytes))
+}

@@ -128,6 +128,10 @@ struct Summary {
     expected_effects: BTreeMap<String, usize>,
     /// More than one effect of a kind for one order: must stay 0.
     duplicate_effects: usize,
+    /// Records on the stream at the end (orders and lifecycle events) and their data bytes: what
+    /// the cost model counts per order.
+    stream_records: usize,
+    stream_bytes: usize,
     /// Seconds the fulfilment stand-in was down during the burst.
     outage_seconds: u64,
     /// From the 202 to `order.accounted`, for completed orders: p50, p95, p99, max (ms).
@@ -319,6 +323,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let saga = saga_summary(&unique, &tally.accepted_at, &states, &stand_ins.ledger());
+    let (stream_records, stream_bytes) =
+        inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
     let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
@@ -353,6 +359,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         effects: saga.effects,
         expected_effects: saga.expected_effects,
         duplicate_effects: saga.duplicate_effects,
+        stream_records,
+        stream_bytes,
         outage_seconds: args.outage_seconds,
         latency_to_completed_ms: saga.latency_ms,
         customers: args.customers,
@@ -755,6 +763,13 @@ fn print_summary(s: &Summary) {
         println!("    {kind:<26} {n:>6} / {expected:<6}");
     }
     println!("  duplicate effects   {:>8}", s.duplicate_effects);
+    let per_order = |n: usize| n as f64 / (s.accepted_unique.max(1)) as f64;
+    println!(
+        "  stream records      {:>8}  ({:.2} per unique order, {:.0} bytes each on average)",
+        s.stream_records,
+        per_order(s.stream_records),
+        s.stream_bytes as f64 / s.stream_records.max(1) as f64
+    );
     let ms = |name: &str| s.latency_to_completed_ms.get(name).copied().unwrap_or(0);
     println!(
         "  202 -> completed    p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
