@@ -5,9 +5,9 @@
 //! this: the event source mapping keeps its own checkpoints.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, KeyType};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{key, string_attr};
+use crate::store::create_consumer_table;
 
 pub mod attr {
     pub const CONSUMER: &str = "consumer";
@@ -110,15 +110,5 @@ pub async fn create_checkpoints_table(
     client: &Client,
     table: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attr(attr::CONSUMER))
-        .attribute_definitions(string_attr(attr::SHARD_ID))
-        .key_schema(key(attr::CONSUMER, KeyType::Hash))
-        .key_schema(key(attr::SHARD_ID, KeyType::Range))
-        .send()
-        .await?;
-    Ok(())
+    create_consumer_table(client, table, attr::CONSUMER, attr::SHARD_ID, None).await
 }

@@ -10,15 +10,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, KeyType, ReturnValue, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error_chain;
 use crate::record::StreamRecord;
-use crate::store::{key, string_attr};
+use crate::store::create_consumer_table;
 
 /// How long a failure count is kept: past the longest stream retention (7 days).
 pub const KEEP_FOR: Duration = Duration::from_secs(8 * 24 * 3600);
@@ -164,26 +162,12 @@ pub async fn create_failures_table(
     client: &Client,
     table: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attr(attr::CONSUMER))
-        .attribute_definitions(string_attr(attr::RECORD))
-        .key_schema(key(attr::CONSUMER, KeyType::Hash))
-        .key_schema(key(attr::RECORD, KeyType::Range))
-        .send()
-        .await?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(attr::EXPIRES_AT)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok(())
+    create_consumer_table(
+        client,
+        table,
+        attr::CONSUMER,
+        attr::RECORD,
+        Some(attr::EXPIRES_AT),
+    )
+    .await
 }

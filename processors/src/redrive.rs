@@ -186,6 +186,11 @@ impl DeadLetterBucket {
 
     /// The letter at `key`: a consumer's dead letter, or a Lambda on-failure record.
     pub async fn read(&self, key: &str) -> Result<Letter, RedriveError> {
+        let read_error = |cause: String| RedriveError::Read {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            cause,
+        };
         let object = self
             .client
             .get_object()
@@ -193,11 +198,7 @@ impl DeadLetterBucket {
             .key(key)
             .send()
             .await
-            .map_err(|e| RedriveError::Read {
-                bucket: self.bucket.clone(),
-                key: key.to_owned(),
-                cause: error_chain(&e),
-            })?;
+            .map_err(|e| read_error(error_chain(&e)))?;
         let written_at = object
             .last_modified()
             .and_then(|at| OffsetDateTime::from_unix_timestamp_nanos(at.as_nanos()).ok())
@@ -206,11 +207,7 @@ impl DeadLetterBucket {
             .body
             .collect()
             .await
-            .map_err(|e| RedriveError::Read {
-                bucket: self.bucket.clone(),
-                key: key.to_owned(),
-                cause: error_chain(&e),
-            })?
+            .map_err(|e| read_error(error_chain(&e)))?
             .into_bytes();
         parse(key, &body, written_at).map_err(|cause| RedriveError::Parse {
             bucket: self.bucket.clone(),

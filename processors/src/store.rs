@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
 use ingest::envelope::Envelope;
@@ -333,4 +334,40 @@ pub(crate) fn string_attr(name: &str) -> AttributeDefinition {
         .attribute_type(ScalarAttributeType::S)
         .build()
         .unwrap_or_else(|e| unreachable!("name and type are set: {e}"))
+}
+
+/// Creates an on-demand table keyed by `hash` and `range` (both strings), with TTL on
+/// `expires_at` if given: the shape of the consumers' own tables (checkpoints, failures,
+/// idempotency records), each keyed by consumer first.
+pub(crate) async fn create_consumer_table(
+    client: &Client,
+    table: &str,
+    hash: &str,
+    range: &str,
+    expires_at: Option<&str>,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attr(hash))
+        .attribute_definitions(string_attr(range))
+        .key_schema(key(hash, KeyType::Hash))
+        .key_schema(key(range, KeyType::Range))
+        .send()
+        .await?;
+    if let Some(attribute) = expires_at {
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(attribute)
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
+    Ok(())
 }

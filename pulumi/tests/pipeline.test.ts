@@ -85,54 +85,36 @@ describe("stream and tables", () => {
     assert.equal(table.inputs.deletionProtectionEnabled, false);
   });
 
-  test("the failures table: (consumer, record) key, TTL on expiresAt, on-demand, PITR, KMS", async () => {
-    const pipeline = await build();
-    assert.equal(ofType("aws:dynamodb/table:Table").length, 3);
-    const table = one("aws:dynamodb/table:Table", "orders-failures-table");
-    // The local stack's name for it (ingest::config::ResourceNames), under the stack's prefix.
-    assert.equal(table.inputs.name, "orders-consumer-failures");
-    assert.equal(await value(pipeline.failuresTable.name), "orders-consumer-failures");
-    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
-    assert.equal(table.inputs.hashKey, "consumer");
-    assert.equal(table.inputs.rangeKey, "record");
-    // Only key attributes are declared: attempts, firstFailedAt and expiresAt are plain attributes.
-    assert.deepEqual(table.inputs.attributes, [{ name: "consumer", type: "S" }, { name: "record", type: "S" }]);
-    assert.equal(table.inputs.globalSecondaryIndexes, undefined);
-    assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
-    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
-    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
-    assert.equal(table.inputs.deletionProtectionEnabled, false);
-    assert.equal(table.inputs.tags.project, "orders-pipeline");
-  });
+  // The consumers' own tables: keyed by consumer first, with the local stack's names
+  // (ingest::config::ResourceNames) under the stack's prefix; only key attributes are declared.
+  const consumerTables = [
+    { id: "failures-table", name: "consumer-failures", range: "record", output: (p: Awaited<ReturnType<typeof build>>) => p.failuresTable.name },
+    { id: "idempotency-table", name: "idempotency", range: "key", output: (p: Awaited<ReturnType<typeof build>>) => p.idempotencyTable.name },
+  ];
+  for (const spec of consumerTables) {
+    test(`the ${spec.id.replace("-table", "")} table: (consumer, ${spec.range}) key, TTL on expiresAt, on-demand, PITR, KMS`, async () => {
+      const pipeline = await build();
+      assert.equal(ofType("aws:dynamodb/table:Table").length, 3);
+      const table = one("aws:dynamodb/table:Table", `orders-${spec.id}`);
+      assert.equal(table.inputs.name, `orders-${spec.name}`);
+      assert.equal(await value(spec.output(pipeline)), `orders-${spec.name}`);
+      assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+      assert.equal(table.inputs.hashKey, "consumer");
+      assert.equal(table.inputs.rangeKey, spec.range);
+      assert.deepEqual(table.inputs.attributes, [{ name: "consumer", type: "S" }, { name: spec.range, type: "S" }]);
+      assert.equal(table.inputs.globalSecondaryIndexes, undefined);
+      assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+      assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+      assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
+      assert.equal(table.inputs.deletionProtectionEnabled, false);
+      assert.equal(table.inputs.tags.project, "orders-pipeline");
+    });
 
-  test("the failures table is named under the stack's prefix", async () => {
-    await build({ prefix: "staging" });
-    assert.equal(one("aws:dynamodb/table:Table", "staging-failures-table").inputs.name, "staging-consumer-failures");
-  });
-
-  test("the idempotency table: (consumer, key) key, TTL on expiresAt, on-demand, PITR, KMS", async () => {
-    const pipeline = await build();
-    const table = one("aws:dynamodb/table:Table", "orders-idempotency-table");
-    // The local stack's name for it (ingest::config::ResourceNames), under the stack's prefix.
-    assert.equal(table.inputs.name, "orders-idempotency");
-    assert.equal(await value(pipeline.idempotencyTable.name), "orders-idempotency");
-    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
-    assert.equal(table.inputs.hashKey, "consumer");
-    assert.equal(table.inputs.rangeKey, "key");
-    // Only key attributes are declared: state, leaseUntil, outcome and expiresAt are plain attributes.
-    assert.deepEqual(table.inputs.attributes, [{ name: "consumer", type: "S" }, { name: "key", type: "S" }]);
-    assert.equal(table.inputs.globalSecondaryIndexes, undefined);
-    assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
-    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
-    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: await value(pipeline.key.arn) });
-    assert.equal(table.inputs.deletionProtectionEnabled, false);
-    assert.equal(table.inputs.tags.project, "orders-pipeline");
-  });
-
-  test("the idempotency table is named under the stack's prefix", async () => {
-    await build({ prefix: "staging" });
-    assert.equal(one("aws:dynamodb/table:Table", "staging-idempotency-table").inputs.name, "staging-idempotency");
-  });
+    test(`the ${spec.id.replace("-table", "")} table is named under the stack's prefix`, async () => {
+      await build({ prefix: "staging" });
+      assert.equal(one("aws:dynamodb/table:Table", `staging-${spec.id}`).inputs.name, `staging-${spec.name}`);
+    });
+  }
 
   test("production stacks protect the tables, the user pool and the buckets from deletion", async () => {
     await build({ production: true });

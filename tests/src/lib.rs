@@ -149,6 +149,23 @@ impl TestPipeline {
             .sequence_number
     }
 
+    /// Runs the `redrive` binary against this stack with `args`; its standard output. Panics,
+    /// with its standard error, if it fails.
+    pub async fn redrive(&self, args: &[&str]) -> String {
+        let output = Command::new(workspace_binary("redrive"))
+            .args(args)
+            .envs(self.stack.env())
+            .output()
+            .await
+            .expect("run `cargo build --bins` first");
+        assert!(
+            output.status.success(),
+            "redrive {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+
     /// Every letter in the dead-letter bucket.
     pub async fn dead_letters(&self) -> Vec<Letter> {
         DeadLetterBucket::new(self.stack.s3(), &self.stack.names.dead_letter_bucket)

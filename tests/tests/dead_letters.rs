@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devstack::{sample, workspace_binary};
+use devstack::sample;
 use ingest::envelope::Envelope;
 use ingest::order::Channel;
 use ingest::producer::Entry;
@@ -50,22 +50,6 @@ impl<H: RecordHandler> RecordHandler for RefusesOne<H> {
         }
         self.inner.handle(record).await
     }
-}
-
-/// Runs the `redrive` binary against the stack; returns its standard output.
-async fn redrive(pipeline: &TestPipeline, args: &[&str]) -> String {
-    let output = tokio::process::Command::new(workspace_binary("redrive"))
-        .args(args)
-        .envs(pipeline.stack.env())
-        .output()
-        .await
-        .expect("run `cargo build --bins` first");
-    assert!(
-        output.status.success(),
-        "redrive {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 async fn stored_order(pipeline: &TestPipeline, order_id: Uuid) -> HashMap<String, AttributeValue> {
@@ -139,21 +123,19 @@ async fn a_poison_record_is_dead_lettered_with_its_payload_and_redriving_it_twic
 
     // `list` shows it, and a dry run sends nothing.
     let listed: Value =
-        serde_json::from_str(&redrive(&pipeline, &["list", "--json"]).await).expect("json");
+        serde_json::from_str(&pipeline.redrive(&["list", "--json"]).await).expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(listed[0]["kind"], "record");
     let dry: Value = serde_json::from_str(
-        &redrive(
-            &pipeline,
-            &[
+        &pipeline
+            .redrive(&[
                 "send",
                 "--consumer",
                 "orders-materialiser",
                 "--dry-run",
                 "--json",
-            ],
-        )
-        .await,
+            ])
+            .await,
     )
     .expect("json");
     assert_eq!(
@@ -164,11 +146,9 @@ async fn a_poison_record_is_dead_lettered_with_its_payload_and_redriving_it_twic
     // The bug is fixed; the redrive stores the order.
     fixed.store(true, Ordering::SeqCst);
     let sent: Value = serde_json::from_str(
-        &redrive(
-            &pipeline,
-            &["send", "--consumer", "orders-materialiser", "--json"],
-        )
-        .await,
+        &pipeline
+            .redrive(&["send", "--consumer", "orders-materialiser", "--json"])
+            .await,
     )
     .expect("json");
     assert_eq!(sent["records"], 1);
@@ -179,7 +159,7 @@ async fn a_poison_record_is_dead_lettered_with_its_payload_and_redriving_it_twic
     let stored = stored_order(&pipeline, refused).await;
 
     // A second redrive changes nothing: a later order on the same key shows it was handled.
-    redrive(&pipeline, &["send", "--json"]).await;
+    pipeline.redrive(&["send", "--json"]).await;
     let (marker, marker_data) = placed(&mut rng, customer);
     pipeline.put_record(customer, marker_data).await;
     let missing = pipeline
@@ -385,13 +365,13 @@ async fn a_batch_from_lambdas_on_failure_destination_is_redriven_by_its_key() {
         .await
         .expect("PutObject");
 
-    let listed = redrive(&pipeline, &["list"]).await;
+    let listed = pipeline.redrive(&["list"]).await;
     assert!(
         listed.contains(key) && listed.contains("lambda batch of 1"),
         "{listed}"
     );
     let _host = pipeline.start_materialiser();
-    redrive(&pipeline, &["send", "--key", key]).await;
+    pipeline.redrive(&["send", "--key", key]).await;
     let missing = pipeline
         .wait_materialised(&[order], Duration::from_secs(30))
         .await;

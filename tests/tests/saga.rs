@@ -49,21 +49,6 @@ async fn post_sku(pipeline: &TestPipeline, rng: &mut StdRng, sku: &str) -> Uuid 
     order.order_id
 }
 
-/// Runs the `redrive` binary against the stack; panics if it fails.
-async fn redrive(pipeline: &TestPipeline, args: &[&str]) {
-    let output = tokio::process::Command::new(workspace_binary("redrive"))
-        .args(args)
-        .envs(pipeline.stack.env())
-        .output()
-        .await
-        .expect("run `cargo build --bins` first");
-    assert!(
-        output.status.success(),
-        "redrive {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn effects(stand_ins: &StandIns, kind: Kind, order_id: Uuid) -> usize {
     stand_ins
         .ledger()
@@ -180,7 +165,9 @@ async fn fulfilment_failing_for_good_releases_the_reservation_once() {
         .await
         .expect("control");
     assert_eq!(cleared.status(), 200);
-    redrive(&pipeline, &["send", "--consumer", "orders-fulfilment"]).await;
+    pipeline
+        .redrive(&["send", "--consumer", "orders-fulfilment"])
+        .await;
     let marker = post_sku(&pipeline, &mut rng, "MUG-01").await;
     let waiting = pipeline
         .wait_status(&[marker], &["completed"], Duration::from_secs(30))

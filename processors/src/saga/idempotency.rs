@@ -16,16 +16,13 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, KeyType, ReturnValuesOnConditionCheckFailure,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use ingest::lifecycle::Step;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error_chain;
-use crate::store::{key, string_attr};
+use crate::store::create_consumer_table;
 
 /// How long a completed record is kept.
 pub const KEEP_FOR: Duration = Duration::from_secs(35 * 24 * 3600);
@@ -291,26 +288,12 @@ pub async fn create_idempotency_table(
     client: &Client,
     table: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attr(attr::CONSUMER))
-        .attribute_definitions(string_attr(attr::KEY))
-        .key_schema(key(attr::CONSUMER, KeyType::Hash))
-        .key_schema(key(attr::KEY, KeyType::Range))
-        .send()
-        .await?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(attr::EXPIRES_AT)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok(())
+    create_consumer_table(
+        client,
+        table,
+        attr::CONSUMER,
+        attr::KEY,
+        Some(attr::EXPIRES_AT),
+    )
+    .await
 }

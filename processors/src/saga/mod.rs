@@ -51,6 +51,11 @@ enum Call {
 }
 
 impl Call {
+    /// The call's idempotency key for `order`: its `Idempotency-Key` and its record's key.
+    fn key(&self, order: &OrderPlaced) -> String {
+        format!("{}:{}", order.order_id, self.name())
+    }
+
     /// The call's name in its idempotency key, `{orderId}:{name}`.
     fn name(&self) -> &'static str {
         match self {
@@ -125,7 +130,7 @@ impl<I: Idempotency> SagaStage<I> {
 
     /// The call's outcome, from the idempotency record if it was made before, else by making it.
     async fn once(&self, call: &Call, order: &OrderPlaced) -> Result<Outcome, RecordError> {
-        let key = format!("{}:{}", order.order_id, call.name());
+        let key = call.key(order);
         let lease_until = OffsetDateTime::now_utc() + self.lease;
         let claim = self
             .records
@@ -305,7 +310,7 @@ impl<I: Idempotency> RecordHandler for SagaStage<I> {
         };
         let failed = self.stage.failed();
         if self.stage == Stage::Fulfilment {
-            let key = format!("{}:{}", order.order_id, call.name());
+            let key = call.key(&order);
             let outcome = Outcome {
                 step: failed,
                 reference: None,
