@@ -35,8 +35,20 @@ pub mod downstream {
     pub const ACCOUNTING_URL_VAR: &str = "ACCOUNTING_URL";
 }
 
-/// The orders table's secondary index listing a customer's orders by time.
-pub const ORDERS_BY_CUSTOMER_INDEX: &str = "byCustomer";
+/// The orders table's attributes, written by the materialiser and read by the query side.
+/// See docs/tables.md.
+pub mod orders_table {
+    /// The secondary index listing a customer's orders by time (keys only).
+    pub const BY_CUSTOMER_INDEX: &str = "byCustomer";
+    pub const ORDER_ID: &str = "orderId";
+    pub const CUSTOMER_ID: &str = "customerId";
+    pub const PLACED_AT: &str = "placedAt";
+    pub const STATUS: &str = "status";
+    /// How far the status has moved; it only ever grows.
+    pub const STATUS_RANK: &str = "statusRank";
+    /// Each lifecycle step seen, by step name: `{ at, eventId, reason?, reference? }`.
+    pub const STEPS: &str = "steps";
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceNames {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::lifecycle::{Step, StepData};
-use crate::order::{OrderPlaced, sortable_time};
+use crate::order::{OrderPlaced, RejectedOrder, is_usable_customer_id, sortable_time};
+use crate::violation::Violation;
 
 pub const SPEC_VERSION: &str = "1.0";
 /// The CloudEvents `source` of events produced by the orders API.
@@ -97,6 +98,9 @@ impl<T: Serialize> Envelope<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     OrderPlaced(Box<Envelope<OrderPlaced>>),
+    /// An `order.placed` of a known order and customer that breaks the business rules: the
+    /// materialiser stores it as rejected with the violations; no stage acts on it.
+    Rejected(Box<Envelope<RejectedOrder>>),
     /// A step of the order's lifecycle after it was placed (reserved, shipped, booked, or a
     /// rejection, failure or compensation), emitted by a saga stage.
     Lifecycle {
@@ -124,8 +128,6 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("order breaks the rules: {0}")]
-    Rules(String),
     #[error("{0}")]
     Mismatch(&'static str),
 }
@@ -134,6 +136,10 @@ pub enum DecodeError {
 /// unknown one is [`Event::Other`]), then `schemaversion` (a version other than
 /// [`SCHEMA_VERSION`] is a breaking change this consumer cannot read), then the data with the
 /// business rules JSON Schema cannot express. Fields the data types do not know are ignored.
+///
+/// An `order.placed` whose data breaks a rule or cannot be read (a date that does not exist) but
+/// whose envelope and data agree on the order and the customer is [`Event::Rejected`], not an
+/// error: its client got 202, so it must stay visible. Without that identity it is poison.
 pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
     let envelope: Envelope<serde_json::Value> =
         serde_json::from_slice(data).map_err(DecodeError::NotAnEnvelope)?;
@@ -160,16 +166,76 @@ pub fn decode(data: &[u8]) -> Result<Event, DecodeError> {
             envelope: Box::new(envelope.with_data(data)),
         });
     }
-    let order = OrderPlaced::deserialize(&envelope.data).map_err(|source| DecodeError::Data {
-        event_type: envelope.event_type.clone(),
-        source,
-    })?;
-    order.check().map_err(|violations| {
-        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        DecodeError::Rules(list.join("; "))
-    })?;
+    let order: OrderPlaced = match serde_path_to_error::deserialize(&envelope.data) {
+        Ok(order) => order,
+        Err(error) => {
+            let violation = Violation::new(json_pointer(error.path()), error.inner().to_string());
+            return match unreadable_order(&envelope, violation) {
+                Some(rejected) => Ok(Event::Rejected(Box::new(envelope.with_data(rejected)))),
+                None => Err(DecodeError::Data {
+                    event_type: envelope.event_type,
+                    source: error.into_inner(),
+                }),
+            };
+        }
+    };
     check_identity(&order, &envelope)?;
+    if let Err(violations) = order.check() {
+        let rejected = RejectedOrder {
+            order_id: order.order_id,
+            customer_id: order.customer_id,
+            placed_at: order.placed_at,
+            violations,
+        };
+        return Ok(Event::Rejected(Box::new(envelope.with_data(rejected))));
+    }
     Ok(Event::OrderPlaced(Box::new(envelope.with_data(order))))
+}
+
+/// An order whose data cannot be read, as rejected, if the envelope and the data still agree on
+/// which order and whose it is.
+fn unreadable_order(
+    envelope: &Envelope<serde_json::Value>,
+    violation: Violation,
+) -> Option<RejectedOrder> {
+    let order_id = uuid::Uuid::try_parse(&envelope.subject).ok()?;
+    let data_order_id = envelope.data.get("orderId")?.as_str()?;
+    let data_customer_id = envelope.data.get("customerId")?.as_str()?;
+    let same_order = uuid::Uuid::try_parse(data_order_id).ok() == Some(order_id);
+    if !same_order
+        || data_customer_id != envelope.customerid
+        || !is_usable_customer_id(&envelope.customerid)
+    {
+        return None;
+    }
+    let placed_at = envelope
+        .data
+        .get("placedAt")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|text| sortable_time::parse(text).ok())
+        .unwrap_or(envelope.time);
+    Some(RejectedOrder {
+        order_id,
+        customer_id: envelope.customerid.clone(),
+        placed_at,
+        violations: vec![violation],
+    })
+}
+
+/// The JSON pointer (RFC 6901) of where reading the data failed.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => pointer.push_str(variant),
+            Segment::Unknown => pointer.push('?'),
+        }
+    }
+    pointer
 }
 
 /// The order in the data is the one the envelope names, for the customer it names.

@@ -226,6 +226,30 @@ fn check_rules(lines: &[OrderLine], given_total: Option<&Money>) -> Result<Money
     }
 }
 
+/// An `order.placed` that breaks a business rule although the API accepted it: API Gateway
+/// checks only the JSON Schema, so an order with two currencies, a total that is not the sum of
+/// its lines or a time that does not exist reaches the stream. It is kept, as rejected, so that
+/// its customer can see why (see [`crate::envelope::decode`]); no stage acts on it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedOrder {
+    pub order_id: Uuid,
+    pub customer_id: String,
+    /// When the shopper placed it; when the API accepted it if the time given does not exist.
+    #[serde(with = "sortable_time")]
+    pub placed_at: OffsetDateTime,
+    /// Every broken rule, with the JSON pointer of the offending value in the order.
+    pub violations: Vec<Violation>,
+}
+
+impl RejectedOrder {
+    /// The violations in one line, as logs and metrics carry a rejection's reason.
+    pub fn reason(&self) -> String {
+        let list: Vec<String> = self.violations.iter().map(ToString::to_string).collect();
+        list.join("; ")
+    }
+}
+
 /// Timestamps that sort as text: UTC, millisecond precision, fixed width
 /// (`2026-11-23T09:15:30.120Z`). Reading accepts any RFC 3339 time.
 pub mod sortable_time {
@@ -253,13 +277,16 @@ pub mod sortable_time {
         serializer.serialize_str(&format(*at))
     }
 
+    /// Reads any RFC 3339 time, normalised.
+    pub fn parse(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+        OffsetDateTime::parse(text, &Rfc3339).map(normalise)
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<OffsetDateTime, D::Error> {
         let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(normalise)
-            .map_err(serde::de::Error::custom)
+        parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The orders materialiser: turns each `order.placed` event into an order item, once, and folds
 //! every later lifecycle event into it (the step with its time and reason, and the status,
 //! which only moves forward), so a customer or an operator sees where an order is in one read.
+//! An order that breaks the business rules is stored as rejected, with why.
 
 use ingest::envelope::{Event, decode};
 
@@ -26,6 +27,19 @@ impl<S: OrderStore> RecordHandler for Materialiser<S> {
             Ok(Event::Lifecycle { step, envelope }) => {
                 return match self.store.apply_step(step, &envelope).await {
                     Ok(()) => Ok(Handled::Done),
+                    Err(error) => Err(store_failure(error)),
+                };
+            }
+            Ok(Event::Rejected(envelope)) => {
+                return match self
+                    .store
+                    .insert_rejected(&envelope.data, &envelope.id)
+                    .await
+                {
+                    Ok(_) => Ok(Handled::Rejected {
+                        reason: envelope.data.reason(),
+                        emit: Vec::new(),
+                    }),
                     Err(error) => Err(store_failure(error)),
                 };
             }
@@ -57,7 +71,7 @@ mod tests {
 
     use ingest::envelope::Envelope;
     use ingest::lifecycle::{Step, StepData};
-    use ingest::order::OrderPlaced;
+    use ingest::order::{OrderPlaced, RejectedOrder};
     use serde_json::Value;
 
     use super::*;
@@ -70,6 +84,7 @@ mod tests {
     struct MemoryStore {
         orders: Mutex<HashMap<uuid::Uuid, OrderPlaced>>,
         statuses: Mutex<HashMap<uuid::Uuid, Lifecycle>>,
+        rejected: Mutex<HashMap<uuid::Uuid, RejectedOrder>>,
         down: bool,
     }
 
@@ -95,6 +110,18 @@ mod tests {
                     Ok(Insert::New)
                 }
             }
+        }
+
+        async fn insert_rejected(
+            &self,
+            order: &RejectedOrder,
+            _event_id: &str,
+        ) -> Result<Insert, StoreError> {
+            let mut rejected = self.rejected.lock().expect("lock");
+            if rejected.insert(order.order_id, order.clone()).is_some() {
+                return Ok(Insert::Duplicate);
+            }
+            Ok(Insert::New)
         }
 
         async fn apply_step(
@@ -176,8 +203,9 @@ mod tests {
         let materialiser = Materialiser::new(MemoryStore::default());
         let mut next_major: Value = serde_json::from_slice(&placed("c-1")).expect("json");
         next_major["schemaversion"] = 2.into();
-        let mut bad_total: Value = serde_json::from_slice(&placed("c-1")).expect("json");
-        bad_total["data"]["total"]["amount"] = 1.into();
+        let mut nameless: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        nameless["data"]["placedAt"] = "2026-02-30T10:00:00.000Z".into();
+        nameless["data"]["orderId"] = "not an id".into();
         let mut spoofed: Value = serde_json::from_slice(&placed("c-1")).expect("json");
         spoofed["customerid"] = "c-2".into();
         let cases = [
@@ -188,9 +216,9 @@ mod tests {
                 "schemaversion 2",
             ),
             (
-                "broken rule",
-                serde_json::to_vec(&bad_total).expect("json"),
-                "/total/amount",
+                "unreadable data that names no order",
+                serde_json::to_vec(&nameless).expect("json"),
+                "order.placed data does not match the contract",
             ),
             (
                 "customer mismatch",
@@ -204,6 +232,60 @@ mod tests {
                     assert!(reason.contains(expected), "{name}: {reason}")
                 }
                 other => panic!("{name}: expected poison, got {other:?}"),
+            }
+        }
+        assert!(materialiser.store.orders.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_order_that_breaks_the_rules_is_stored_as_rejected_with_every_violation() {
+        let materialiser = Materialiser::new(MemoryStore::default());
+        let mut two_rules: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        two_rules["data"]["total"]["amount"] = 1.into();
+        two_rules["data"]["lines"][1]["unitPrice"]["currency"] = "USD".into();
+        let mut no_such_day: Value = serde_json::from_slice(&placed("c-1")).expect("json");
+        no_such_day["data"]["orderId"] = "0f8fad5b-d9cb-469f-a165-70867728950e".into();
+        no_such_day["subject"] = "0F8FAD5B-D9CB-469F-A165-70867728950E".into();
+        no_such_day["data"]["placedAt"] = "2026-02-30T10:00:00.000Z".into();
+        for (name, event, pointers) in [
+            (
+                "two broken rules",
+                two_rules,
+                vec!["/lines/1/unitPrice/currency", "/total/amount"],
+            ),
+            ("a day that does not exist", no_such_day, vec!["/placedAt"]),
+        ] {
+            let handled = materialiser
+                .handle(&record(serde_json::to_vec(&event).expect("json")))
+                .await
+                .expect("not an error");
+            let Handled::Rejected { reason, emit } = handled else {
+                panic!("{name}: expected a rejection, got {handled:?}");
+            };
+            assert!(emit.is_empty(), "{name}");
+            let id = uuid::Uuid::parse_str(event["data"]["orderId"].as_str().expect("id"))
+                .expect("uuid");
+            let rejected = materialiser.store.rejected.lock().expect("lock")[&id].clone();
+            let found: Vec<&str> = rejected
+                .violations
+                .iter()
+                .map(|v| v.pointer.as_str())
+                .collect();
+            assert_eq!(found, pointers, "{name}: {reason}");
+            assert_eq!(rejected.customer_id, "c-1", "{name}");
+            // A time that does not exist is replaced by when the API accepted the order.
+            let placed_at = if name == "a day that does not exist" {
+                &event["time"]
+            } else {
+                &event["data"]["placedAt"]
+            };
+            assert_eq!(
+                ingest::order::sortable_time::format(rejected.placed_at),
+                placed_at.as_str().expect("time"),
+                "{name}"
+            );
+            for pointer in pointers {
+                assert!(reason.contains(pointer), "{name}: {reason}");
             }
         }
         assert!(materialiser.store.orders.lock().expect("lock").is_empty());

@@ -15,23 +15,13 @@ use aws_sdk_dynamodb::types::{
     KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
     TimeToLiveSpecification,
 };
-use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
 use ingest::envelope::Envelope;
 use ingest::lifecycle::{Step, StepData};
-use ingest::order::OrderPlaced;
+use ingest::order::{OrderPlaced, RejectedOrder};
 use serde::Serialize;
 
-/// Attribute names the keys and the index use.
-pub mod attr {
-    pub const ORDER_ID: &str = "orderId";
-    pub const CUSTOMER_ID: &str = "customerId";
-    pub const PLACED_AT: &str = "placedAt";
-    pub const STATUS: &str = "status";
-    /// How far the status has moved ([`super::status_of`]); it only ever grows.
-    pub const STATUS_RANK: &str = "statusRank";
-    /// Each lifecycle step seen, by step name: `{ at, eventId, reason?, reference? }`.
-    pub const STEPS: &str = "steps";
-}
+/// Attribute names of the orders table, shared with the read side (`ingest::query`).
+pub use ingest::config::orders_table as attr;
 
 /// The overall status a lifecycle step moves an order to, and its rank: the status changes
 /// only to a higher rank, so a duplicate, a replay or a late event never moves an order back.
@@ -75,6 +65,13 @@ pub trait OrderStore: Send + Sync {
         event_id: &str,
     ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
 
+    /// Stores an order that breaks the business rules as `rejected`, with its violations, once.
+    fn insert_rejected(
+        &self,
+        order: &RejectedOrder,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+
     /// Records a lifecycle step on the order: the step's entry always (once), the status only
     /// if the step moves it forward. Creates the order from the step's data if it is missing.
     fn apply_step(
@@ -98,6 +95,22 @@ struct OrderItem<'a> {
     /// Empty at first: lifecycle steps are added to it.
     steps: std::collections::HashMap<String, String>,
 }
+
+/// A rejected order as stored: who, when and why; it has no lines, total or address to show
+/// because its data may not be readable.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RejectedItem<'a> {
+    #[serde(flatten)]
+    order: &'a RejectedOrder,
+    status: &'static str,
+    placed_event_id: &'a str,
+    status_rank: u8,
+}
+
+/// The status and rank of an order rejected on arrival for breaking the rules: final, like an
+/// inventory rejection.
+pub const REJECTED: (&str, u8) = ("rejected", 9);
 
 /// One lifecycle step as recorded on the order.
 #[derive(Serialize)]
@@ -124,23 +137,15 @@ impl DynamoOrderStore {
             table: table.into(),
         }
     }
-}
 
-impl OrderStore for DynamoOrderStore {
-    async fn insert_if_absent(
+    /// Puts a new order item unless the order exists; the same order again is a duplicate,
+    /// another customer's order under the same id a conflict.
+    async fn put_new(
         &self,
-        order: &OrderPlaced,
-        event_id: &str,
+        item: std::collections::HashMap<String, AttributeValue>,
+        order_id: &str,
+        customer_id: &str,
     ) -> Result<Insert, StoreError> {
-        let item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(OrderItem {
-                order,
-                status: "placed",
-                placed_event_id: event_id,
-                status_rank: 0,
-                steps: std::collections::HashMap::new(),
-            })
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let result = self
             .client
             .put_item()
@@ -157,9 +162,9 @@ impl OrderStore for DynamoOrderStore {
                 PutItemError::ConditionalCheckFailedException(failed) => {
                     let owner = failed.item().and_then(|item| item.get(attr::CUSTOMER_ID));
                     match owner {
-                        Some(AttributeValue::S(owner)) if *owner != order.customer_id => {
+                        Some(AttributeValue::S(owner)) if owner != customer_id => {
                             Err(StoreError::Conflict {
-                                order_id: order.order_id.to_string(),
+                                order_id: order_id.to_owned(),
                             })
                         }
                         _ => Ok(Insert::Duplicate),
@@ -169,6 +174,42 @@ impl OrderStore for DynamoOrderStore {
             },
             Err(other) => Err(StoreError::Unavailable(Box::new(other))),
         }
+    }
+}
+
+impl OrderStore for DynamoOrderStore {
+    async fn insert_if_absent(
+        &self,
+        order: &OrderPlaced,
+        event_id: &str,
+    ) -> Result<Insert, StoreError> {
+        let item = serde_dynamo::to_item(OrderItem {
+            order,
+            status: "placed",
+            placed_event_id: event_id,
+            status_rank: 0,
+            steps: std::collections::HashMap::new(),
+        })
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        self.put_new(item, &order.order_id.to_string(), &order.customer_id)
+            .await
+    }
+
+    async fn insert_rejected(
+        &self,
+        order: &RejectedOrder,
+        event_id: &str,
+    ) -> Result<Insert, StoreError> {
+        let (status, status_rank) = REJECTED;
+        let item = serde_dynamo::to_item(RejectedItem {
+            order,
+            status,
+            placed_event_id: event_id,
+            status_rank,
+        })
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        self.put_new(item, &order.order_id.to_string(), &order.customer_id)
+            .await
     }
 
     async fn apply_step(&self, step: Step, event: &Envelope<StepData>) -> Result<(), StoreError> {
@@ -296,7 +337,7 @@ pub async fn create_orders_table(
     table: &str,
 ) -> Result<(), aws_sdk_dynamodb::Error> {
     let by_customer = GlobalSecondaryIndex::builder()
-        .index_name(ORDERS_BY_CUSTOMER_INDEX)
+        .index_name(attr::BY_CUSTOMER_INDEX)
         .key_schema(key(attr::CUSTOMER_ID, KeyType::Hash))
         .key_schema(key(attr::PLACED_AT, KeyType::Range))
         .projection(

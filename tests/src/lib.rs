@@ -15,6 +15,7 @@ use ingest::config::consumers;
 use ingest::gateway::{Gateway, router};
 use ingest::order::OrderRequest;
 use ingest::producer::Producer;
+use ingest::query::DynamoOrderReader;
 use processors::batch::{BatchConfig, Emitter, Engine, RecordHandler};
 use processors::checkpoint::CheckpointStore;
 use processors::dead_letter::{DeadLetters, S3DeadLetters};
@@ -63,6 +64,7 @@ impl TestPipeline {
             .expect("local stack starts");
         let gateway_url = serve_gateway(
             Producer::new(stack.kinesis(), stack.names.stream.clone()),
+            DynamoOrderReader::new(stack.dynamodb(), &stack.names.orders_table),
             &stack.jwt_secret,
         )
         .await;
@@ -356,10 +358,15 @@ impl TestPipeline {
 }
 
 /// Serves the gateway on a free loopback port; returns its base URL.
-pub async fn serve_gateway(producer: Producer, jwt_secret: &[u8]) -> String {
+pub async fn serve_gateway(
+    producer: Producer,
+    orders: DynamoOrderReader,
+    jwt_secret: &[u8],
+) -> String {
     let app = router(Gateway {
         producer,
         tokens: TokenVerifier::hs256(jwt_secret),
+        orders,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

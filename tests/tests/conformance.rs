@@ -763,7 +763,7 @@ async fn the_by_customer_index_lists_newest_first_with_keys_only() {
     let output = dynamodb
         .query()
         .table_name(table)
-        .index_name(ingest::config::ORDERS_BY_CUSTOMER_INDEX)
+        .index_name(ingest::config::orders_table::BY_CUSTOMER_INDEX)
         .key_condition_expression("customerId = :c")
         .expression_attribute_values(":c", s("c-1"))
         .scan_index_forward(false)

@@ -297,7 +297,8 @@ async fn an_unreachable_stream_answers_503_with_retry_after() {
             .endpoint_url(format!("http://127.0.0.1:{closed}"))
             .build(),
     );
-    let url = serve_gateway(Producer::new(kinesis, "orders"), &stack.jwt_secret).await;
+    let orders = ingest::query::DynamoOrderReader::new(stack.dynamodb(), "orders");
+    let url = serve_gateway(Producer::new(kinesis, "orders"), orders, &stack.jwt_secret).await;
     let order = sample::order(&mut rng(), Channel::Web);
     let answer = post(
         &reqwest::Client::new(),

@@ -126,7 +126,7 @@ async fn a_customers_orders_list_newest_first_from_the_index() {
         .dynamodb()
         .query()
         .table_name(&pipeline.stack.names.orders_table)
-        .index_name(ingest::config::ORDERS_BY_CUSTOMER_INDEX)
+        .index_name(ingest::config::orders_table::BY_CUSTOMER_INDEX)
         .key_condition_expression("customerId = :c")
         .expression_attribute_values(":c", AttributeValue::S("customer-7".into()))
         .scan_index_forward(false)
@@ -391,9 +391,7 @@ impl RecordHandler for Echo {
                     data: serde_json::to_vec(&echoed).expect("json"),
                 }]))
             }
-            Ok(
-                ingest::envelope::Event::Other { .. } | ingest::envelope::Event::Lifecycle { .. },
-            ) => Ok(Handled::Skipped),
+            Ok(_) => Ok(Handled::Skipped),
             Err(error) => Err(RecordError::Poison(error.to_string())),
         }
     }

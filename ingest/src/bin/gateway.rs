@@ -1,4 +1,5 @@
-//! `gateway`: serves `POST /orders` and `POST /orders:batch` on loopback, writing to Kinesis.
+//! `gateway`: serves `POST /orders` and `POST /orders:batch` on loopback, writing to Kinesis, and
+//! `GET /orders` and `GET /orders/{orderId}`, reading the orders table.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use ingest::auth::TokenVerifier;
 use ingest::config::{ResourceNames, aws_config, init_tracing};
 use ingest::gateway::{Gateway, router};
 use ingest::producer::Producer;
+use ingest::query::DynamoOrderReader;
 
 #[derive(Parser)]
 #[command(about = "Local stand-in for the orders API Gateway")]
@@ -28,10 +30,11 @@ async fn main() -> anyhow::Result<()> {
     let secret = std::fs::read(&args.jwt_secret_file)
         .with_context(|| format!("reading {}", args.jwt_secret_file.display()))?;
     let names = ResourceNames::from_env();
-    let kinesis = aws_sdk_kinesis::Client::new(&aws_config().await);
+    let sdk = aws_config().await;
     let gateway = Gateway {
-        producer: Producer::new(kinesis, names.stream.clone()),
+        producer: Producer::new(aws_sdk_kinesis::Client::new(&sdk), names.stream.clone()),
         tokens: TokenVerifier::hs256(&secret),
+        orders: DynamoOrderReader::new(aws_sdk_dynamodb::Client::new(&sdk), &names.orders_table),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -4,13 +4,16 @@
 //! the business rules, then puts one envelope on the stream (partition key = customer id) and
 //! answers 202. `POST /orders:batch` does the same for up to 500 orders with `PutRecords`.
 //! A rejected request puts nothing on the stream.
+//!
+//! `GET /orders/{orderId}` and `GET /orders` answer with the same handlers as
+//! `orders-query-lambda` ([`crate::query`]), for the customer of the bearer token.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +27,9 @@ use crate::envelope::Envelope;
 use crate::order::OrderPlaced;
 use crate::problem::{PROBLEM_CONTENT_TYPE, Problem, RETRY_AFTER_SECONDS};
 use crate::producer::{Entry, MAX_BATCH_ENTRIES, Producer, PutError};
+use crate::query::{
+    CustomerId, DynamoOrderReader, Limit, QueryError, get_order, list_orders, parse_order_id,
+};
 use crate::schema::parse_order_request;
 use crate::violation::Violation;
 
@@ -35,14 +41,19 @@ pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub struct Gateway {
     pub producer: Producer,
     pub tokens: TokenVerifier,
+    /// The materialised orders the read endpoints answer from.
+    pub orders: DynamoOrderReader,
 }
 
 pub fn router(gateway: Gateway) -> Router {
     Router::new()
         .route(
             "/orders",
-            post(place_order).layer(DefaultBodyLimit::max(MAX_ORDER_BYTES)),
+            post(place_order)
+                .layer(DefaultBodyLimit::max(MAX_ORDER_BYTES))
+                .get(list_own_orders),
         )
+        .route("/orders/{order_id}", get(get_own_order))
         .route(
             "/orders:batch",
             post(place_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES)),
@@ -281,6 +292,79 @@ pub fn envelope_for(
         .into_placed(customer)
         .map_err(Problem::invalid_order)?;
     Ok(Envelope::order_placed(order, event_id, time))
+}
+
+/// The query parameters of `GET /orders` (others are ignored, as API Gateway does).
+#[derive(serde::Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    #[serde(rename = "nextToken")]
+    next_token: Option<String>,
+}
+
+async fn get_own_order(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+) -> Response {
+    let answer = async {
+        let customer = reader(&gateway, &headers)?;
+        let order_id = parse_order_id(&raw_id)?;
+        get_order(&gateway.orders, &customer, order_id).await
+    };
+    read_response("GET /orders/{orderId}", answer.await)
+}
+
+async fn list_own_orders(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let answer = async {
+        let customer = reader(&gateway, &headers)?;
+        let limit = Limit::parse(params.limit.as_deref())?;
+        list_orders(
+            &gateway.orders,
+            &customer,
+            limit,
+            params.next_token.as_deref(),
+        )
+        .await
+    };
+    read_response("GET /orders", answer.await)
+}
+
+/// The caller of a read endpoint: the bearer token's subject, as the Cognito authorizer checks
+/// it on AWS.
+fn reader(gateway: &Gateway, headers: &HeaderMap) -> Result<CustomerId, QueryError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let subject = gateway
+        .tokens
+        .customer_id(authorization)
+        .map_err(|_| QueryError::Unauthenticated("a valid bearer token is required"))?;
+    CustomerId::from_subject(&subject)
+}
+
+/// A read endpoint's answer: 200 with the view, never cached by a shared cache, or its problem
+/// (a store failure's cause is logged, never answered).
+fn read_response(route: &'static str, answer: Result<impl Serialize, QueryError>) -> Response {
+    match answer {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "private, no-store")],
+            axum::Json(body),
+        )
+            .into_response(),
+        Err(error) => {
+            let problem = error.problem();
+            if problem.status >= 500 {
+                tracing::error!(route, status = problem.status, error = %crate::error_chain(&error), "read request failed");
+            }
+            problem.into_response()
+        }
+    }
 }
 
 fn put_problem(error: &PutError) -> Problem {

@@ -5,16 +5,16 @@
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use ingest::config::{ResourceNames, aws_config, init_tracing};
+use ingest::query::DynamoOrderReader;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use processors::query::apigw::handle_request;
-use processors::store::DynamoOrderStore;
+use processors::query::handle_request;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let names = ResourceNames::from_env();
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config().await);
-    let store = DynamoOrderStore::new(dynamodb, names.orders_table);
+    let store = DynamoOrderReader::new(dynamodb, names.orders_table);
     let store = &store;
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {

@@ -274,6 +274,13 @@ fn step_entry(
 impl<I: Idempotency> RecordHandler for SagaStage<I> {
     async fn handle(&self, record: &StreamRecord) -> Result<Handled, RecordError> {
         let event = decode(&record.data).map_err(|e| RecordError::Poison(error_chain(&e)))?;
+        // An order that breaks the rules: nothing to reserve; the materialiser shows why.
+        if let (Stage::Inventory, Event::Rejected(envelope)) = (self.stage, &event) {
+            return Ok(Handled::Rejected {
+                reason: envelope.data.reason(),
+                emit: Vec::new(),
+            });
+        }
         let Some((call, order)) = self.call_for(event) else {
             return Ok(Handled::Skipped);
         };

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use backon::{BackoffBuilder, ExponentialBuilder};
-use ingest::config::ORDERS_BY_CUSTOMER_INDEX;
 use uuid::Uuid;
 
 use super::{Limit, OrderReader, OrderView, Page, PageKey, ReadError};
-use crate::store::{DynamoOrderStore, attr};
+use crate::config::orders_table as attr;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -39,12 +39,22 @@ impl TryFrom<Item> for OrderView {
             Some(AttributeValue::S(id)) => id.clone(),
             _ => "without an orderId".to_owned(),
         };
-        serde_dynamo::from_item(item).map_err(|e| ReadError::Corrupt {
+        // Only a rejected order has violations; reading each shape by name keeps a corrupt item
+        // an error rather than the other shape.
+        let view = if item.contains_key(VIOLATIONS) {
+            serde_dynamo::from_item(item).map(OrderView::Rejected)
+        } else {
+            serde_dynamo::from_item(item).map(|view| OrderView::Placed(Box::new(view)))
+        };
+        view.map_err(|e| ReadError::Corrupt {
             key,
             source: Box::new(e),
         })
     }
 }
+
+/// The attribute only a rejected order's item has.
+const VIOLATIONS: &str = "violations";
 
 impl From<PageKey> for Item {
     fn from(key: PageKey) -> Self {
@@ -81,7 +91,22 @@ fn order_key(order_id: &str) -> Item {
     )])
 }
 
-impl OrderReader for DynamoOrderStore {
+/// [`OrderReader`] over the orders table.
+pub struct DynamoOrderReader {
+    client: Client,
+    table: String,
+}
+
+impl DynamoOrderReader {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl OrderReader for DynamoOrderReader {
     async fn get(&self, order_id: Uuid) -> Result<Option<OrderView>, ReadError> {
         let output = self
             .client
@@ -104,7 +129,7 @@ impl OrderReader for DynamoOrderStore {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(ORDERS_BY_CUSTOMER_INDEX)
+            .index_name(attr::BY_CUSTOMER_INDEX)
             .key_condition_expression("#customer = :customer")
             .expression_attribute_names("#customer", attr::CUSTOMER_ID)
             .expression_attribute_values(":customer", AttributeValue::S(customer_id.to_owned()))
@@ -152,7 +177,7 @@ impl OrderReader for DynamoOrderStore {
     }
 }
 
-impl DynamoOrderStore {
+impl DynamoOrderReader {
     /// One `BatchGetItem` call: the items it returned, and the keys it left unprocessed.
     async fn batch_get(
         &self,
@@ -286,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_stored_lifecycle_reads_back_as_status_and_steps() {
-        let mut view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
+        let view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
         let mut item: Item = serde_dynamo::to_item(&view).expect("to item");
         let step = |at: &str, extra: (&str, &str)| {
             AttributeValue::M(HashMap::from([
@@ -310,8 +335,9 @@ mod tests {
             AttributeValue::S("rejected".into()),
         );
         item.insert("statusRank".to_owned(), AttributeValue::N("9".into()));
-        let read = OrderView::try_from(item).expect("reads");
-        view.status = "rejected".into();
+        let Ok(OrderView::Placed(read)) = OrderView::try_from(item) else {
+            panic!("reads as a placed order");
+        };
         assert_eq!(read.status, "rejected");
         let rejected = &read.steps["inventory_rejected"];
         assert_eq!(rejected.reason.as_deref(), Some("SKU X is out of stock"));
@@ -325,6 +351,58 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_order_reads_back_with_its_violations() {
+        let item = HashMap::from([
+            (
+                attr::ORDER_ID.to_owned(),
+                AttributeValue::S(Uuid::from_u128(3).to_string()),
+            ),
+            (
+                attr::CUSTOMER_ID.to_owned(),
+                AttributeValue::S("customer-1".to_owned()),
+            ),
+            (
+                attr::PLACED_AT.to_owned(),
+                AttributeValue::S("2026-11-23T09:15:30.120Z".to_owned()),
+            ),
+            (
+                attr::STATUS.to_owned(),
+                AttributeValue::S("rejected".to_owned()),
+            ),
+            (
+                attr::STATUS_RANK.to_owned(),
+                AttributeValue::N("9".to_owned()),
+            ),
+            (
+                "placedEventId".to_owned(),
+                AttributeValue::S("event-1".to_owned()),
+            ),
+            (
+                VIOLATIONS.to_owned(),
+                AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+                    (
+                        "pointer".to_owned(),
+                        AttributeValue::S("/total/amount".to_owned()),
+                    ),
+                    (
+                        "message".to_owned(),
+                        AttributeValue::S("is not the sum".to_owned()),
+                    ),
+                ]))]),
+            ),
+        ]);
+        let read = OrderView::try_from(item).expect("reads");
+        assert_eq!(read.status(), "rejected");
+        assert_eq!(read.customer_id(), "customer-1");
+        let json = serde_json::to_value(&read).expect("json");
+        assert_eq!(json["violations"][0]["pointer"], "/total/amount");
+        assert!(
+            json.get("lines").is_none() && json.get("placedEventId").is_none(),
+            "{json}"
+        );
+    }
+
+    #[test]
     fn an_item_of_another_shape_is_corrupt() {
         let item = HashMap::from([
             (attr::ORDER_ID.to_owned(), AttributeValue::S("x".to_owned())),
@@ -334,8 +412,15 @@ mod tests {
             ),
         ]);
         assert!(matches!(
-            OrderView::try_from(item),
+            OrderView::try_from(item.clone()),
             Err(ReadError::Corrupt { key, .. }) if key == "x"
+        ));
+        // A rejected order's shape is not a way out for a corrupt item.
+        let mut with_violations = item;
+        with_violations.insert(VIOLATIONS.to_owned(), AttributeValue::L(Vec::new()));
+        assert!(matches!(
+            OrderView::try_from(with_violations),
+            Err(ReadError::Corrupt { .. })
         ));
     }
 

@@ -1,5 +1,7 @@
-//! API Gateway (REST API, Lambda proxy integration, Cognito user pool authorizer) in front of
-//! the read handlers: an [`ApiGatewayProxyRequest`] in, an [`ApiGatewayProxyResponse`] out.
+//! The query Lambda's host of the read side of the orders API ([`ingest::query`], which the local
+//! gateway hosts too): API Gateway (REST API, Lambda proxy integration, Cognito user pool
+//! authorizer) in front of the read handlers, an [`ApiGatewayProxyRequest`] in, an
+//! [`ApiGatewayProxyResponse`] out.
 //!
 //! The customer is the `sub` claim the authorizer puts in
 //! `requestContext.authorizer.claims`; a request without it is 401 whatever else it says.
@@ -15,7 +17,9 @@ use serde_json::Value;
 
 use crate::error_chain;
 
-use super::{CustomerId, Limit, OrderReader, QueryError, get_order, list_orders, parse_order_id};
+use ingest::query::{
+    CustomerId, Limit, OrderReader, QueryError, ReadError, get_order, list_orders, parse_order_id,
+};
 
 /// The path parameter of `GET /orders/{orderId}`.
 pub const ORDER_ID_PARAM: &str = "orderId";
@@ -102,7 +106,7 @@ fn to_json(body: &impl Serialize) -> Result<String, QueryError> {
     // Views are plain data; this cannot fail, but if it did it would be our fault, not the
     // client's.
     serde_json::to_string(body).map_err(|e| {
-        QueryError::Read(super::ReadError::Corrupt {
+        QueryError::Read(ReadError::Corrupt {
             key: "response body".to_owned(),
             source: Box::new(e),
         })
@@ -140,8 +144,7 @@ fn json_response(status: u16, content_type: &'static str, body: String) -> ApiGa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::tests::{Memory, view};
-    use crate::query::{Page, PageKey, ReadError};
+    use ingest::query::{MemoryOrderReader, OrderView, Page, PageKey};
     use serde_json::json;
     use uuid::Uuid;
 
@@ -188,12 +191,23 @@ mod tests {
         response.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn store() -> Memory {
-        Memory(vec![view(
-            "customer-1",
-            Uuid::parse_str(ID).expect("uuid"),
-            "2026-11-23T09:15:30.120Z",
-        )])
+    /// One order of customer-1's, as the materialiser stores it.
+    fn store() -> MemoryOrderReader {
+        let view: OrderView = serde_json::from_value(json!({
+            "orderId": ID,
+            "customerId": "customer-1",
+            "channel": "web",
+            "lines": [{ "sku": "MUG-01", "quantity": 2, "unitPrice": { "amount": 850, "currency": "EUR" } }],
+            "total": { "amount": 1700, "currency": "EUR" },
+            "shippingAddress": { "name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postalCode": "SW1Y 4JH", "country": "GB" },
+            "paymentReference": "pay_1",
+            "placedAt": "2026-11-23T09:15:30.120Z",
+            "status": "placed",
+            "steps": {},
+        }))
+        .expect("a placed order's view");
+        assert!(matches!(view, OrderView::Placed(_)));
+        MemoryOrderReader(vec![view])
     }
 
     #[tokio::test]
@@ -296,7 +310,7 @@ mod tests {
     struct Down;
 
     impl OrderReader for Down {
-        async fn get(&self, _: Uuid) -> Result<Option<crate::query::OrderView>, ReadError> {
+        async fn get(&self, _: Uuid) -> Result<Option<OrderView>, ReadError> {
             Err(ReadError::Unavailable(
                 "connection refused by 10.0.0.7 (secret detail)".into(),
             ))

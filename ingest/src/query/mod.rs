@@ -1,23 +1,26 @@
 //! The read side of the orders API: `GET /orders/{orderId}` and `GET /orders`.
 //!
 //! Plain handlers ([`get_order`], [`list_orders`]) over domain types and a narrow port
-//! ([`OrderReader`]); the DynamoDB adapter is in `dynamo`, and [`apigw`] translates API Gateway
-//! proxy events into calls of the handlers and their results into responses.
+//! ([`OrderReader`]), with a DynamoDB adapter ([`DynamoOrderReader`]) and an in-memory one.
+//! Two hosts call the same handlers: `orders-query-lambda` (`processors::query`, API Gateway
+//! proxy events) and the local gateway (`crate::gateway`, HTTP).
 //!
 //! The customer is always the authenticated one ([`CustomerId`], from the authorizer's `sub`
 //! claim), never a value of the path, the query or the body. An order of another customer is
 //! answered exactly like a missing one.
 
-pub mod apigw;
 mod dynamo;
+mod memory;
+
+pub use dynamo::DynamoOrderReader;
+pub use memory::MemoryOrderReader;
 
 use std::future::Future;
 
+use crate::order::{OrderPlaced, RejectedOrder, is_usable_customer_id, sortable_time};
+use crate::problem::Problem;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ingest::order::is_usable_customer_id;
-use ingest::order::{OrderPlaced, sortable_time};
-use ingest::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -133,11 +136,19 @@ impl PageKey {
     }
 }
 
-/// An order as the read endpoints return it: the `order.placed` data, its status, and what
-/// happened to it since (see docs/saga.md).
+/// An order as the read endpoints return it: the placed order with its status and what happened
+/// to it since (see docs/saga.md), or an order rejected on arrival for breaking the rules.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OrderView {
+    Placed(Box<PlacedOrderView>),
+    Rejected(RejectedOrderView),
+}
+
+/// The `order.placed` data, its status, and the lifecycle steps since.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct OrderView {
+pub struct PlacedOrderView {
     #[serde(flatten)]
     pub order: OrderPlaced,
     pub status: String,
@@ -146,6 +157,46 @@ pub struct OrderView {
     /// the order is only placed.
     #[serde(default)]
     pub steps: std::collections::BTreeMap<String, StepView>,
+}
+
+/// An order the API accepted (API Gateway checks only the JSON Schema) that breaks a business
+/// rule: who placed it, when, and every violation. Its status is always `rejected`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedOrderView {
+    #[serde(flatten)]
+    pub order: RejectedOrder,
+    pub status: String,
+}
+
+impl OrderView {
+    pub fn order_id(&self) -> Uuid {
+        match self {
+            Self::Placed(view) => view.order.order_id,
+            Self::Rejected(view) => view.order.order_id,
+        }
+    }
+
+    pub fn customer_id(&self) -> &str {
+        match self {
+            Self::Placed(view) => &view.order.customer_id,
+            Self::Rejected(view) => &view.order.customer_id,
+        }
+    }
+
+    pub fn placed_at(&self) -> time::OffsetDateTime {
+        match self {
+            Self::Placed(view) => view.order.placed_at,
+            Self::Rejected(view) => view.order.placed_at,
+        }
+    }
+
+    pub fn status(&self) -> &str {
+        match self {
+            Self::Placed(view) => &view.status,
+            Self::Rejected(view) => &view.status,
+        }
+    }
 }
 
 /// One lifecycle step of an order, as the read endpoints return it.
@@ -243,7 +294,7 @@ pub async fn get_order(
     order_id: Uuid,
 ) -> Result<OrderView, QueryError> {
     match store.get(order_id).await? {
-        Some(order) if order.order.customer_id == customer.as_str() => Ok(order),
+        Some(order) if order.customer_id() == customer.as_str() => Ok(order),
         Some(_) | None => Err(QueryError::NotFound),
     }
 }
@@ -269,10 +320,10 @@ pub async fn list_orders(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use ingest::order::{Address, Channel, Money, OrderLine};
+    use crate::order::{Address, Channel, Money, OrderLine};
 
     pub(crate) fn view(customer: &str, order_id: Uuid, placed_at: &str) -> OrderView {
-        OrderView {
+        OrderView::Placed(Box::new(PlacedOrderView {
             order: OrderPlaced {
                 order_id,
                 customer_id: customer.to_owned(),
@@ -307,52 +358,7 @@ pub(crate) mod tests {
             },
             status: "placed".to_owned(),
             steps: Default::default(),
-        }
-    }
-
-    /// The index, in memory: every order, paged newest first by (`placedAt`, `orderId`).
-    pub(crate) struct Memory(pub Vec<OrderView>);
-
-    impl OrderReader for Memory {
-        async fn get(&self, order_id: Uuid) -> Result<Option<OrderView>, ReadError> {
-            Ok(self
-                .0
-                .iter()
-                .find(|o| o.order.order_id == order_id)
-                .cloned())
-        }
-
-        async fn page(
-            &self,
-            customer_id: &str,
-            limit: Limit,
-            start: Option<PageKey>,
-        ) -> Result<Page, ReadError> {
-            let sort_key =
-                |o: &OrderView| (sortable_time::format(o.order.placed_at), o.order.order_id);
-            let mut mine: Vec<&OrderView> = self
-                .0
-                .iter()
-                .filter(|o| o.order.customer_id == customer_id)
-                .collect();
-            mine.sort_by_key(|o| std::cmp::Reverse(sort_key(o)));
-            let after = start.map(|k| (k.placed_at, k.order_id));
-            let orders: Vec<OrderView> = mine
-                .into_iter()
-                .filter(|o| after.as_ref().is_none_or(|after| sort_key(o) < *after))
-                .take(limit.get() as usize)
-                .cloned()
-                .collect();
-            let next = (orders.len() == limit.get() as usize)
-                .then(|| orders.last())
-                .flatten()
-                .map(|last| PageKey {
-                    customer_id: customer_id.to_owned(),
-                    placed_at: sortable_time::format(last.order.placed_at),
-                    order_id: last.order.order_id,
-                });
-            Ok(Page { orders, next })
-        }
+        }))
     }
 
     fn customer(id: &str) -> CustomerId {
@@ -497,7 +503,10 @@ pub(crate) mod tests {
     fn the_view_is_the_placed_order_plus_status_and_steps_in_camel_case() {
         let view = view("customer-1", Uuid::from_u128(1), "2026-11-23T09:15:30.120Z");
         let json = serde_json::to_value(&view).expect("serialises");
-        let mut expected = serde_json::to_value(&view.order).expect("serialises");
+        let OrderView::Placed(placed) = &view else {
+            unreachable!("a placed order")
+        };
+        let mut expected = serde_json::to_value(&placed.order).expect("serialises");
         expected["status"] = "placed".into();
         expected["steps"] = serde_json::json!({});
         assert_eq!(json, expected);
@@ -508,7 +517,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn another_customers_order_is_not_found_like_a_missing_one() {
         let id = Uuid::from_u128(1);
-        let store = Memory(vec![view("customer-1", id, "2026-11-23T09:15:30.120Z")]);
+        let store = MemoryOrderReader(vec![view("customer-1", id, "2026-11-23T09:15:30.120Z")]);
         assert!(get_order(&store, &customer("customer-1"), id).await.is_ok());
         let other = get_order(&store, &customer("customer-2"), id).await;
         let missing = get_order(&store, &customer("customer-1"), Uuid::from_u128(2)).await;
@@ -535,7 +544,7 @@ pub(crate) mod tests {
             Uuid::from_u128(9),
             "2026-11-23T09:00:09.000Z",
         ));
-        let store = Memory(orders);
+        let store = MemoryOrderReader(orders);
         let me = customer("customer-1");
         let limit = Limit::parse(Some("3")).expect("limit");
         let first = list_orders(&store, &me, limit, None).await.expect("page 1");
@@ -547,7 +556,7 @@ pub(crate) mod tests {
             .orders
             .iter()
             .chain(&second.orders)
-            .map(|o| o.order.order_id.as_u128())
+            .map(|o| o.order_id().as_u128())
             .collect();
         assert_eq!(ids, [5, 4, 3, 2, 1]);
         assert_eq!(second.next_token, None);
