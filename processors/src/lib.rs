@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod dead_letter;
+pub mod deadline;
 pub mod failures;
 pub mod host;
 pub mod materialiser;

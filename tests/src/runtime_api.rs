@@ -21,15 +21,21 @@ pub enum Outcome {
     Error(Value),
 }
 
+/// One invocation: its request id, event, and how long the function has (its timeout).
+type Invocation = (String, Value, Duration);
+
+/// The function timeout [`RuntimeApi::invoke`] gives.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 struct Shared {
-    pending: Mutex<mpsc::Receiver<(String, Value)>>,
+    pending: Mutex<mpsc::Receiver<Invocation>>,
     outcomes: mpsc::Sender<(String, Outcome)>,
 }
 
 pub struct RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
-    invocations: mpsc::Sender<(String, Value)>,
+    invocations: mpsc::Sender<Invocation>,
     outcomes: mpsc::Receiver<(String, Outcome)>,
 }
 
@@ -83,8 +89,18 @@ impl RuntimeApi {
 
     /// Hands `event` to the function and waits for its answer.
     pub async fn invoke(&mut self, request_id: &str, event: Value) -> Outcome {
+        self.invoke_within(request_id, event, DEFAULT_TIMEOUT).await
+    }
+
+    /// Invokes the function with `timeout` to answer in (the deadline the Runtime API gives).
+    pub async fn invoke_within(
+        &mut self,
+        request_id: &str,
+        event: Value,
+        timeout: Duration,
+    ) -> Outcome {
         self.invocations
-            .send((request_id.to_owned(), event))
+            .send((request_id.to_owned(), event, timeout))
             .await
             .expect("runtime API alive");
         let (id, outcome) = tokio::time::timeout(Duration::from_secs(30), self.outcomes.recv())
@@ -100,10 +116,10 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    let Some((request_id, event)) = shared.pending.lock().await.recv().await else {
+    let Some((request_id, event, timeout)) = shared.pending.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
-    let deadline = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 60_000;
+    let deadline = (time::OffsetDateTime::now_utc() + timeout).unix_timestamp_nanos() / 1_000_000;
     let mut headers = HeaderMap::new();
     let header = |value: &str| HeaderValue::from_str(value).expect("header value");
     headers.insert("lambda-runtime-aws-request-id", header(&request_id));

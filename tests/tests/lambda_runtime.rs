@@ -145,3 +145,48 @@ async fn the_lambda_binary_materialises_a_batch_and_reports_failures_through_the
         Outcome::Response(json!({ "batchItemFailures": [{ "itemIdentifier": "200" }] }))
     );
 }
+
+#[tokio::test]
+async fn a_saga_lambda_stops_retrying_before_its_deadline_and_reports_the_record_for_retry() {
+    let pipeline = TestPipeline::start().await;
+    let mut config = devstack::downstream::StandInConfig::default();
+    config.inventory.down = true;
+    let stand_ins = devstack::downstream::serve(config)
+        .await
+        .expect("stand-ins");
+    let mut runtime = RuntimeApi::start().await;
+    let mut env = pipeline.stack.env();
+    env.extend(runtime.function_env("orders-inventory"));
+    env.push((
+        "INVENTORY_URL".into(),
+        format!("{}/inventory", stand_ins.url),
+    ));
+    // A budget far beyond the invocation: only the deadline can stop the retries in time.
+    env.push(("DOWNSTREAM_BUDGET_MS".into(), "600000".into()));
+    let (_function, logs) =
+        pipeline_tests::spawn_with_logs(&workspace_binary("inventory-lambda"), &[], env);
+    let mut rng = StdRng::seed_from_u64(22);
+    let (_, data) = placed(&mut rng, "customer-1");
+
+    let timeout = std::time::Duration::from_secs(4);
+    let started = std::time::Instant::now();
+    let outcome = runtime
+        .invoke_within("req-1", kinesis_event(&[("300", data)]), timeout)
+        .await;
+    let took = started.elapsed();
+    // Answered, not timed out: Lambda would otherwise fail the whole invocation.
+    assert!(
+        took < timeout,
+        "answered after {took:?}, past the {timeout:?} deadline"
+    );
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({ "batchItemFailures": [{ "itemIdentifier": "300" }] }))
+    );
+    let retried =
+        pipeline_tests::log_events(&logs, "transient failure; Lambda retries the batch from it");
+    assert_eq!(retried.len(), 1);
+    let reason = retried[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("deadline"), "{reason}");
+    assert!(pipeline.dead_letters().await.is_empty());
+}

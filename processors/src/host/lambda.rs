@@ -74,7 +74,8 @@ fn stream_record(record: KinesisEventRecord) -> StreamRecord {
 }
 
 /// Serves `handler` as `consumer` on Lambda: the Runtime API loop over [`handle_kinesis_event`]
-/// with the engine from [`super::aws_engine`]. What every consumer's Lambda `main` calls.
+/// with the engine from [`super::aws_engine`], each batch [`crate::deadline::within`] the
+/// invocation's deadline. What every consumer's Lambda `main` calls.
 pub async fn serve<H: RecordHandler>(
     consumer: &str,
     handler: H,
@@ -83,7 +84,15 @@ pub async fn serve<H: RecordHandler>(
     let engine = &super::aws_engine(consumer, handler, sdk)?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<KinesisEvent>| async move {
-            Ok::<_, lambda_runtime::Error>(handle_kinesis_event(engine, event.payload).await)
+            let left = event
+                .context
+                .deadline()
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            let deadline = tokio::time::Instant::now() + left;
+            let answer =
+                crate::deadline::within(deadline, handle_kinesis_event(engine, event.payload));
+            Ok::<_, lambda_runtime::Error>(answer.await)
         },
     ))
     .await

@@ -17,6 +17,9 @@ use crate::error_chain;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time a call may spend on retries before it is handed back to the engine as transient.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
+/// Time kept back from the invocation's deadline ([`crate::deadline`]) to record a call's
+/// outcome, put the stage's event and answer: a call stops retrying this long before it.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
 
 /// A downstream service's answer to a call that succeeded.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +92,33 @@ impl ServiceClient {
     }
 
     /// POSTs `body` to `path` with `Idempotency-Key: key`, retrying transient failures within
-    /// the budget.
+    /// the budget, and within the invocation's deadline less [`DEADLINE_RESERVE`] when there is
+    /// one. A call cut short by the deadline is transient: it is tried again with the same key.
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> Result<Reply, CallError> {
+        let Some(left) = crate::deadline::remaining() else {
+            return self.post_with_retries(path, key, body).await;
+        };
+        let usable = left.saturating_sub(DEADLINE_RESERVE);
+        tokio::time::timeout(usable, self.post_with_retries(path, key, body))
+            .await
+            .unwrap_or_else(|_| {
+                Err(CallError::Transient {
+                    service: self.service.clone(),
+                    reason: format!(
+                        "stopped {} ms before the invocation's deadline, to record the outcome and answer",
+                        DEADLINE_RESERVE.as_millis()
+                    ),
+                    retry_after: None,
+                })
+            })
+    }
+
+    async fn post_with_retries(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> Result<Reply, CallError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(50))
             .with_max_delay(Duration::from_secs(2))
