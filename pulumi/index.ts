@@ -20,3 +20,5 @@ export const glueDatabase = pipeline.archive.database.name;
 export const alarmTopicArn = pipeline.monitoring.topic.arn;
 export const dashboardUrl = pipeline.monitoring.dashboardUrl;
 export const consumerFunctions = Object.fromEntries(pipeline.consumers.map((c) => [c.name, c.lambda.fn.name]));
+/** The SSM parameter the saga stages read their services' API key from (downstreamAuth api-key only). */
+export const downstreamApiKeyParameter = pipeline.downstreamApiKey?.name;

@@ -101,6 +101,25 @@ pub struct StandInConfig {
     pub inventory: InventoryConfig,
     pub fulfilment: FulfilmentConfig,
     pub accounting: AccountingConfig,
+    /// What every effect request must carry, as the services' API Gateway would check it.
+    pub auth: RequiredAuth,
+}
+
+/// How the stand-ins authenticate effect requests: 401 without credentials, 403 with wrong ones.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RequiredAuth {
+    #[default]
+    None,
+    /// An `x-api-key` header with this key.
+    ApiKey { key: String },
+    /// A SigV4 signature for `execute-api` with these credentials, checked by signing the
+    /// request again (the AWS signing crate) and comparing.
+    #[serde(rename_all = "camelCase")]
+    Iam {
+        access_key_id: String,
+        secret_access_key: String,
+    },
 }
 
 // The fault fields are repeated in each service's config, not flattened from one struct:
@@ -774,15 +793,154 @@ pub fn router(config: StandInConfig) -> Router {
 }
 
 fn routes(state: Shared) -> Router {
-    Router::new()
+    let effects = Router::new()
         .route("/inventory/reservations", post(reserve))
         .route("/inventory/reservations/{order_id}/release", post(release))
         .route("/fulfilment/shipments", post(ship))
         .route("/accounting/sales", post(book_sale))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ));
+    Router::new()
+        .merge(effects)
         .route("/_ledger", get(ledger))
         .route("/_control", get(get_control).put(put_control))
         .route("/_control/{service}/outage", post(outage))
         .with_state(state)
+}
+
+/// Refuses an effect request that does not carry what [`RequiredAuth`] asks for.
+async fn authenticate(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let required = lock(&state).config.auth.clone();
+    if required == RequiredAuth::None {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return Problem::bad_request("the body is too large".into()).into_response();
+    };
+    let refused = |status: StatusCode, detail: String| {
+        Problem::new(status, "unauthorized", "Not authorised", detail).into_response()
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    match &required {
+        RequiredAuth::None => {}
+        RequiredAuth::ApiKey { key } => match header("x-api-key") {
+            None => return refused(StatusCode::UNAUTHORIZED, "no x-api-key header".into()),
+            Some(given) if given != key => {
+                return refused(StatusCode::FORBIDDEN, "x-api-key is not the key".into());
+            }
+            Some(_) => {}
+        },
+        RequiredAuth::Iam {
+            access_key_id,
+            secret_access_key,
+        } => {
+            if header("authorization").is_none() {
+                return refused(StatusCode::UNAUTHORIZED, "the request is not signed".into());
+            }
+            if let Err(why) = check_sigv4(&parts, &body, access_key_id, secret_access_key) {
+                return refused(StatusCode::FORBIDDEN, why);
+            }
+        }
+    }
+    next.run(axum::extract::Request::from_parts(parts, body.into()))
+        .await
+}
+
+/// Signs the request again with `secret_access_key` at the time it says it was signed, over the
+/// headers it says it signed, and compares the signatures.
+fn check_sigv4(
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> Result<(), String> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let authorization = header("authorization").unwrap_or_default();
+    let fields = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or("not a SigV4 (AWS4-HMAC-SHA256) authorization")?;
+    let field = |name: &str| {
+        fields
+            .split(", ")
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .ok_or_else(|| format!("the authorization has no {name}"))
+    };
+    let (credential, signed_headers, signature) = (
+        field("Credential")?,
+        field("SignedHeaders")?,
+        field("Signature")?,
+    );
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [key_id, _date, region, service, "aws4_request"] = scope.as_slice() else {
+        return Err(format!("malformed credential scope {credential}"));
+    };
+    if *key_id != access_key_id {
+        return Err(format!(
+            "signed with access key {key_id}, not the service's"
+        ));
+    }
+    if *service != "execute-api" {
+        return Err(format!("signed for {service}, not execute-api"));
+    }
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let signed_at = header("x-amz-date")
+        .and_then(|date| time::PrimitiveDateTime::parse(date, format).ok())
+        .ok_or("no valid x-amz-date")?
+        .assume_utc();
+    let token = header("x-amz-security-token").map(str::to_owned);
+    // The signer adds these two itself, from the time and the credentials.
+    let headers: Vec<(&str, &str)> = signed_headers
+        .split(';')
+        .filter(|name| !matches!(*name, "x-amz-date" | "x-amz-security-token"))
+        .map(|name| (name, header(name).unwrap_or_default()))
+        .collect();
+    let url = format!(
+        "http://{}{}",
+        header("host").unwrap_or_default(),
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let identity = aws_credential_types::Credentials::new(
+        access_key_id,
+        secret_access_key,
+        token,
+        None,
+        "stand-in",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("execute-api")
+        .time(signed_at.into())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let request = SignableRequest::new(
+        parts.method.as_str(),
+        url,
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let expected = sign(request, &params).map_err(|e| e.to_string())?;
+    if expected.signature() == signature {
+        Ok(())
+    } else {
+        Err("the signature does not match the request".into())
+    }
 }
 
 async fn reserve(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

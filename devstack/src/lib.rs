@@ -11,6 +11,7 @@
 
 pub mod downstream;
 pub mod inspect;
+pub mod parameter_store;
 pub mod sample;
 
 use std::net::SocketAddr;

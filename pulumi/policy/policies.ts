@@ -132,8 +132,19 @@ export const policies: Policies = [
       if (!topic.kmsMasterKeyId) reportViolation("the topic must set kmsMasterKeyId");
     }),
   },
+  {
+    name: "ssm-parameter-secure-string",
+    description: "Parameter Store holds only credentials here (the saga stages' API key): every parameter is a SecureString.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.ssm.Parameter, (parameter, _args, reportViolation) => {
+      if (parameter.type !== "SecureString") reportViolation(`the parameter must be a SecureString, not ${parameter.type}`);
+    }),
+  },
   consumersAlarmed,
 ];
 
-/** Actions that read or write the pipeline's data. */
-export const DATA_ACTION = /^(kinesis|dynamodb|s3|kms|firehose|sns):|^logs:PutLogEvents$/;
+/**
+ * Actions that read or write the pipeline's data, or reach what it holds: reading the saga
+ * stages' API key (ssm) and calling their services (execute-api).
+ */
+export const DATA_ACTION = /^(kinesis|dynamodb|s3|kms|firehose|sns|ssm|execute-api):|^logs:PutLogEvents$/;

@@ -7,6 +7,29 @@ import * as pulumi from "@pulumi/pulumi";
 export type StreamMode = "ON_DEMAND" | "PROVISIONED";
 export type Architecture = "arm64" | "x86_64";
 
+/**
+ * How the saga stages authenticate their calls to the downstream services (the host reads it
+ * as DOWNSTREAM_AUTH): not at all; SigV4 for execute-api with the stage's own role; or an
+ * `x-api-key` header read once at start from an SSM SecureString.
+ */
+export const DOWNSTREAM_AUTH_MODES = ["none", "iam", "api-key"] as const;
+export type DownstreamAuth = (typeof DOWNSTREAM_AUTH_MODES)[number];
+
+/**
+ * An API Gateway execute-api ARN that names its region, account and API (no wildcard there),
+ * then what of the API: `<stage>/<METHOD>/<path>`, where `*` may stand for any part
+ * (arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/reservations, or …/prod/*).
+ */
+export const EXECUTE_API_ARN = /^arn:aws(-cn|-us-gov)?:execute-api:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[a-z0-9]{10}\/\S+$/;
+
+/** A setting read as a Pulumi secret, and whether the stack's config holds it encrypted. */
+export interface SecretSetting {
+  /** The value, marked secret wherever it goes (state, previews, resource inputs). */
+  value: pulumi.Output<string>;
+  /** Set with `pulumi config set --secret`: a value kept in plain text in `Pulumi.<stack>.yaml` is refused. */
+  isSecret: boolean;
+}
+
 export interface PipelineConfig {
   /** Prefix of every resource name, so several stacks can share an account. */
   prefix: string;
@@ -61,6 +84,18 @@ export interface PipelineConfig {
   fulfilmentUrl: string;
   /** Base URL (https://) of the accounting service the orders-accounting saga stage calls. Required. */
   accountingUrl: string;
+  /** How the saga stages authenticate to their services: none (the default), iam or api-key. */
+  downstreamAuth: DownstreamAuth;
+  /**
+   * With `iam` (and required then): the execute-api ARNs the saga stages' roles may invoke,
+   * exactly these. Refused with any other mode.
+   */
+  downstreamInvokeArns: string[];
+  /**
+   * With `api-key` (and required then): the key the saga stages send as `x-api-key`, a secret in
+   * the stack's config, stored as an SSM SecureString they read. Refused with any other mode.
+   */
+  downstreamApiKey?: SecretSetting;
 }
 
 /**
@@ -100,6 +135,9 @@ export const defaults: Defaults = {
   lambdaTracing: "Active",
   traceSampleRate: 0.01,
   manageApiGatewayAccount: false,
+  downstreamAuth: "none",
+  downstreamInvokeArns: [],
+  downstreamApiKey: undefined,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -158,10 +196,68 @@ export function validate(config: PipelineConfig): PipelineConfig {
       problems.push(`${key} '${url}' must be an https:// URL: the ${SERVICE_URLS[key]} service's base URL`);
     }
   }
+  problems.push(...downstreamProblems(config));
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
   return config;
+}
+
+/** What is wrong with the saga stages' downstream credentials: each key is required by one mode and refused by the others. */
+function downstreamProblems(config: PipelineConfig): string[] {
+  const problems: string[] = [];
+  const auth = config.downstreamAuth;
+  if (!(DOWNSTREAM_AUTH_MODES as readonly string[]).includes(auth)) {
+    problems.push(`downstreamAuth '${auth}' must be one of ${DOWNSTREAM_AUTH_MODES.join(", ")}`);
+  }
+  // Whatever the type says, load() passes on a value that is not a list of strings.
+  const arns: unknown = config.downstreamInvokeArns;
+  const shape = "arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>";
+  if (!Array.isArray(arns) || !arns.every((arn) => typeof arn === "string")) {
+    problems.push(`downstreamInvokeArns must be a list of execute-api ARNs (pulumi config set --path 'downstreamInvokeArns[0]' ${shape})`);
+  } else if (auth === "iam") {
+    if (arns.length === 0) {
+      problems.push(
+        `downstreamInvokeArns is required when downstreamAuth is iam: the execute-api ARNs the saga stages may invoke ` +
+          `(pulumi config set --path 'downstreamInvokeArns[0]' ${shape})`,
+      );
+    }
+    for (const arn of arns) {
+      if (!EXECUTE_API_ARN.test(arn)) {
+        problems.push(`downstreamInvokeArns '${arn}' is not an execute-api ARN naming its region, account and API (${shape})`);
+      }
+    }
+  } else if (arns.length > 0) {
+    problems.push(`downstreamInvokeArns is only used when downstreamAuth is iam, not '${auth}' (pulumi config rm downstreamInvokeArns)`);
+  }
+  const key = config.downstreamApiKey;
+  if (auth === "api-key") {
+    if (key === undefined) {
+      problems.push("downstreamApiKey is required when downstreamAuth is api-key (pulumi config set --secret downstreamApiKey ...)");
+    } else if (!key.isSecret) {
+      problems.push(
+        "downstreamApiKey must be a secret, and is in plain text in the stack's config: " +
+          "set it again with pulumi config set --secret downstreamApiKey ...",
+      );
+    }
+  } else if (key !== undefined) {
+    problems.push(`downstreamApiKey is only used when downstreamAuth is api-key, not '${auth}' (pulumi config rm downstreamApiKey)`);
+  }
+  return problems;
+}
+
+/**
+ * Whether the stack's config holds `fullKey` (`<project>:<key>`) encrypted: the language host
+ * passes the names of the secret keys to the program (PULUMI_CONFIG_SECRET_KEYS), and the SDK's
+ * runtime answers from them. The SDK marks the function internal, so it is reached untyped; a
+ * test fails if it goes, and so does a deploy that needs it, rather than let a plain key through.
+ */
+export function isConfigSecret(fullKey: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  if (typeof runtime.isConfigSecret !== "function") {
+    throw new Error(`cannot tell whether ${fullKey} is a secret: this @pulumi/pulumi has no runtime.isConfigSecret`);
+  }
+  return runtime.isConfigSecret(fullKey);
 }
 
 /** The stack's configuration from `Pulumi.<stack>.yaml`, over the defaults. */
@@ -175,6 +271,24 @@ export function load(): PipelineConfig {
   };
   // No default: validate() names each one that is missing.
   const required = (key: ServiceUrlKey) => config.get(key) as string;
+  // A list, as `pulumi config set --path 'key[0]' …` stores it (JSON); anything else is passed on
+  // as it is, for validate() to name.
+  const list = (key: "downstreamInvokeArns") => {
+    const raw = config.get(key);
+    if (raw === undefined) return defaults[key];
+    try {
+      return JSON.parse(raw) as string[];
+    } catch {
+      return raw as unknown as string[];
+    }
+  };
+  // Read as a secret (the optional form of requireSecret: validate() names a missing one with
+  // the other problems), with whether the stack's config holds it encrypted, for validate() to
+  // refuse a plain one.
+  const secret = (key: "downstreamApiKey"): SecretSetting | undefined => {
+    const value = config.getSecret(key);
+    return value === undefined ? undefined : { value, isSecret: isConfigSecret(`${config.name}:${key}`) };
+  };
   return validate({
     prefix: config.get("prefix") ?? defaults.prefix,
     streamMode: (config.get("streamMode") ?? defaults.streamMode) as StreamMode,
@@ -200,5 +314,8 @@ export function load(): PipelineConfig {
     inventoryUrl: required("inventoryUrl"),
     fulfilmentUrl: required("fulfilmentUrl"),
     accountingUrl: required("accountingUrl"),
+    downstreamAuth: (config.get("downstreamAuth") ?? defaults.downstreamAuth) as DownstreamAuth,
+    downstreamInvokeArns: list("downstreamInvokeArns"),
+    downstreamApiKey: secret("downstreamApiKey"),
   });
 }

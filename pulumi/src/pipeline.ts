@@ -30,6 +30,14 @@ export const IDEMPOTENCY_TABLE_VAR = "ORDERS_IDEMPOTENCY_TABLE_NAME";
 export const ORDERS_TABLE_VAR = "ORDERS_TABLE_NAME";
 
 /**
+ * How the saga stages authenticate to their services (none, iam or api-key; absent is none), and
+ * the SSM parameter holding the API key with api-key. The host reads them; only the saga
+ * stages are given them.
+ */
+export const DOWNSTREAM_AUTH_VAR = "DOWNSTREAM_AUTH";
+export const DOWNSTREAM_API_KEY_PARAMETER_VAR = "DOWNSTREAM_API_KEY_PARAMETER";
+
+/**
  * The saga stages: each calls its downstream service, whose base URL comes from the stack's
  * config key and reaches the function as the variable the host reads (ingest::config::downstream).
  */
@@ -46,6 +54,8 @@ export interface Pipeline {
   failuresTable: aws.dynamodb.Table;
   idempotencyTable: aws.dynamodb.Table;
   deadLetters: aws.s3.Bucket;
+  /** The SSM SecureString the saga stages read their services' API key from (downstreamAuth api-key only). */
+  downstreamApiKey?: aws.ssm.Parameter;
   consumers: Consumer[];
   api: Api;
   archive: Archive;
@@ -159,6 +169,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   // limit), each as a JSON object under dead-letters/<consumer>/, and failed batches, payload
   // and all, from every consumer's event source mapping.
   const deadLetters = privateBucket(ctx, "dead-letters", key);
+  const downstream = downstreamAccess(ctx);
 
   const consumers = createConsumers(ctx, {
     stream,
@@ -171,7 +182,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         grants: [{ actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"], resources: [ordersTable.arn] }],
         environment: { [ORDERS_TABLE_VAR]: ordersTable.name },
       },
-      ...Object.fromEntries(Object.entries(SAGA_STAGES).map(([name, stage]) => [name, sagaStage(ctx, name, stage, stream, idempotencyTable)])),
+      ...Object.fromEntries(Object.entries(SAGA_STAGES).map(([name, stage]) => [name, sagaStage(ctx, name, stage, stream, idempotencyTable, downstream)])),
     },
     environment: { ORDERS_STREAM_NAME: stream.name },
   });
@@ -179,14 +190,67 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   const archive = createArchive(ctx, stream, key);
   const monitoring = createMonitoring(ctx, { key, stream, ordersTable, consumers, api, archive, deadLetters });
 
-  return { key, stream, ordersTable, failuresTable, idempotencyTable, deadLetters, consumers, api, archive, monitoring };
+  return {
+    key, stream, ordersTable, failuresTable, idempotencyTable, deadLetters, downstreamApiKey: downstream.apiKey,
+    consumers, api, archive, monitoring,
+  };
+}
+
+/** What the saga stages are given to authenticate to their services: the same for each. */
+interface DownstreamAccess {
+  grants: Grant[];
+  environment: Record<string, pulumi.Input<string>>;
+  apiKey?: aws.ssm.Parameter;
+}
+
+/**
+ * The saga stages' credentials for their services, by `downstreamAuth`:
+ * - none: nothing, and no variable (the host's default).
+ * - iam: the right to invoke exactly the configured execute-api ARNs; the stage signs each
+ *   request (SigV4, execute-api, its own region) with its own role.
+ * - api-key: the key as a Standard-tier SSM SecureString under the AWS managed key aws/ssm, and
+ *   the right to read exactly that parameter. No kms:Decrypt: the aws/ssm key's own policy lets
+ *   every principal of the account decrypt through Parameter Store (AWS Systems Manager User
+ *   Guide, "Restricting decryption of SecureString parameter values"), so a grant would add
+ *   nothing.
+ */
+function downstreamAccess(ctx: Context): DownstreamAccess {
+  const { downstreamAuth, downstreamInvokeArns, downstreamApiKey } = ctx.config;
+  switch (downstreamAuth) {
+    case "none":
+      return { grants: [], environment: {} };
+    case "iam":
+      return {
+        grants: [{ actions: ["execute-api:Invoke"], resources: downstreamInvokeArns }],
+        environment: { [DOWNSTREAM_AUTH_VAR]: "iam" },
+      };
+    case "api-key": {
+      if (downstreamApiKey === undefined) throw new Error("downstreamAuth api-key needs downstreamApiKey (validate() requires it)");
+      const apiKey = new aws.ssm.Parameter(ctx.name("downstream-api-key"), {
+        name: `/${ctx.config.prefix}/downstream-api-key`,
+        description: "The API key the saga stages send their services as x-api-key (Pulumi config downstreamApiKey)",
+        type: "SecureString",
+        tier: "Standard",
+        keyId: "alias/aws/ssm",
+        value: downstreamApiKey.value,
+        tags: ctx.tags,
+      });
+      return {
+        grants: [{ actions: ["ssm:GetParameter"], resources: [apiKey.arn] }],
+        environment: { [DOWNSTREAM_AUTH_VAR]: "api-key", [DOWNSTREAM_API_KEY_PARAMETER_VAR]: apiKey.name },
+        apiKey,
+      };
+    }
+    default:
+      throw new Error(`downstreamAuth '${downstreamAuth as string}' is none of none, iam, api-key (validate() refuses it)`);
+  }
 }
 
 /**
  * A saga stage: claims, completes and releases its own idempotency records (PutItem and
  * DeleteItem, on items keyed by its own name only), emits the next lifecycle event onto the
  * stream (PutRecords; the key's GenerateDataKey every consumer has), and is told its service's
- * URL. It has no access to the orders table.
+ * URL and how to authenticate to it. It has no access to the orders table.
  */
 function sagaStage(
   ctx: Context,
@@ -194,16 +258,19 @@ function sagaStage(
   stage: (typeof SAGA_STAGES)[string],
   stream: aws.kinesis.Stream,
   idempotencyTable: aws.dynamodb.Table,
+  downstream: DownstreamAccess,
 ): ConsumerAccess {
   const grants: Grant[] = [
     { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [idempotencyTable.arn], condition: ownItemsOnly(name) },
     { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] },
+    ...downstream.grants,
   ];
   return {
     grants,
     environment: {
       [IDEMPOTENCY_TABLE_VAR]: idempotencyTable.name,
       [stage.urlVar]: ctx.config[stage.urlConfig],
+      ...downstream.environment,
     },
   };
 }

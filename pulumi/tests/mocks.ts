@@ -28,9 +28,14 @@ export const SERVICE_URLS = {
   accountingUrl: "https://accounting.example.com",
 } as const;
 
-/** The stack configuration `config.load()` reads in the tests, as `Pulumi.<stack>.yaml` would hold it. */
-export function setStackConfig(config: Record<string, string>): void {
-  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`orders-pipeline:${k}`, v])));
+/**
+ * The stack configuration `config.load()` reads in the tests, as `Pulumi.<stack>.yaml` would hold
+ * it; `secretKeys` are those set with `pulumi config set --secret`, as the language host names
+ * them to the program.
+ */
+export function setStackConfig(config: Record<string, string>, secretKeys: string[] = []): void {
+  const fullKey = (key: string) => `orders-pipeline:${key}`;
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [fullKey(k), v])), secretKeys.map(fullKey));
 }
 
 pulumi.runtime.setMocks(

@@ -3,14 +3,18 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
-import { ACCOUNT, Recorded, SERVICE_URLS, ofType, one, recorded, setStackConfig, settle, testConfig, value } from "./mocks";
+import * as pulumi from "@pulumi/pulumi";
+
+import { ACCOUNT, REGION, Recorded, SERVICE_URLS, ofType, one, recorded, setStackConfig, settle, testConfig, value } from "./mocks";
 import { ACCESS_LOG_FORMAT } from "../src/api";
 import { firehosePrefix, projectionTemplate } from "../src/archive";
-import { load, validate } from "../src/config";
+import { PipelineConfig, SecretSetting, load, validate } from "../src/config";
 import { ConsumerAccess, DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, createConsumers, eventSources } from "../src/consumers";
 import { context } from "../src/context";
 import { redriveListCommand } from "../src/monitoring";
-import { createPipeline, IDEMPOTENCY_TABLE_VAR, ORDERS_BY_CUSTOMER_INDEX, Pipeline, SAGA_STAGES } from "../src/pipeline";
+import {
+  createPipeline, DOWNSTREAM_API_KEY_PARAMETER_VAR, DOWNSTREAM_AUTH_VAR, IDEMPOTENCY_TABLE_VAR, ORDERS_BY_CUSTOMER_INDEX, Pipeline, SAGA_STAGES,
+} from "../src/pipeline";
 import { DATA_ACTION } from "../policy/policies";
 
 beforeEach(() => {
@@ -771,4 +775,197 @@ test("a bad configuration is refused with every problem named", () => {
       error.message.includes("shardCount 0") &&
       error.message.includes("logRetentionDays 42"),
   );
+});
+
+describe("the downstream services' credentials", () => {
+  /** Two APIs behind IAM authorisation: one method of one, every method of the other's stage. */
+  const ARNS = [
+    `arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/prod/POST/reservations`,
+    `arn:aws:execute-api:${REGION}:${ACCOUNT}:f6g7h8i9j0/prod/*`,
+  ];
+  const PARAMETER = "aws:ssm/parameter:Parameter";
+  const iam = { downstreamAuth: "iam", downstreamInvokeArns: ARNS } as const;
+  const apiKey = (isSecret = true): Partial<PipelineConfig> => ({
+    downstreamAuth: "api-key",
+    downstreamApiKey: { value: pulumi.secret("k-123"), isSecret } satisfies SecretSetting,
+  });
+
+  /** Each Lambda's DOWNSTREAM_* variables, by function name. */
+  function downstreamVariables(): Map<string, Record<string, string>> {
+    return new Map(ofType("aws:lambda/function:Function").map((fn) => [
+      fn.inputs.name as string,
+      Object.fromEntries(Object.entries(fn.inputs.environment.variables as Record<string, string>).filter(([k]) => k.startsWith("DOWNSTREAM_"))),
+    ]));
+  }
+
+  /** Each role's statements that reach the services or their key: execute-api, ssm, or a KMS key other than the pipeline's. */
+  async function downstreamStatements(pipeline: Pipeline): Promise<Map<string, Statement[]>> {
+    const key = await value(pipeline.key.arn);
+    const reaching = (s: Statement) =>
+      s.Action.some((a) => a.startsWith("execute-api:") || a.startsWith("ssm:")) ||
+      (s.Action.some((a) => a.startsWith("kms:")) && s.Resource.some((r) => r !== key));
+    return new Map([...rolePolicies()].map(([role, statements]) => [role, statements.filter(reaching)]));
+  }
+
+  /** Throws unless `config` is refused with a message matching `pattern`. */
+  function refused(config: Partial<PipelineConfig>, pattern: RegExp, message?: string): void {
+    assert.throws(() => validate(testConfig(config)), pattern, message);
+  }
+
+  test("by default none: no variable, no parameter, and no role may invoke an API or read a parameter", async () => {
+    const pipeline = await build(validate(testConfig()));
+    assert.equal(testConfig().downstreamAuth, "none");
+    for (const [fn, variables] of downstreamVariables()) assert.deepEqual(variables, {}, fn);
+    assert.equal(ofType(PARAMETER).length, 0);
+    assert.equal(pipeline.downstreamApiKey, undefined);
+    const statements = await downstreamStatements(pipeline);
+    assert.equal(statements.size, 7);
+    for (const [role, found] of statements) assert.deepEqual(found, [], role);
+  });
+
+  test("iam: DOWNSTREAM_AUTH=iam on exactly the three saga stages, whose roles may invoke exactly the configured ARNs", async () => {
+    const pipeline = await build(validate(testConfig(iam)));
+    const variables = downstreamVariables();
+    assert.equal(variables.size, 5);
+    for (const [fn, found] of variables) {
+      assert.deepEqual(found, STAGES.includes(fn) ? { [DOWNSTREAM_AUTH_VAR]: "iam" } : {}, fn);
+    }
+    assert.equal(DOWNSTREAM_AUTH_VAR, "DOWNSTREAM_AUTH");
+    const stageRoles = await Promise.all(pipeline.consumers.filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
+    assert.equal(stageRoles.length, 3);
+    for (const [role, found] of await downstreamStatements(pipeline)) {
+      const expected: Statement[] = stageRoles.includes(role) ? [{ Effect: "Allow", Action: ["execute-api:Invoke"], Resource: ARNS }] : [];
+      assert.deepEqual(found, expected, role);
+    }
+    assert.equal(ofType(PARAMETER).length, 0);
+  });
+
+  test("iam without ARNs is refused, naming the key; ARNs without iam are refused too", () => {
+    refused({ downstreamAuth: "iam" }, /downstreamInvokeArns is required when downstreamAuth is iam/);
+    refused({ downstreamAuth: "iam", downstreamInvokeArns: [] }, /downstreamInvokeArns is required when downstreamAuth is iam/);
+    refused({ downstreamInvokeArns: ARNS }, /downstreamInvokeArns is only used when downstreamAuth is iam, not 'none'/);
+    refused({ ...apiKey(), downstreamInvokeArns: ARNS }, /downstreamInvokeArns is only used when downstreamAuth is iam, not 'api-key'/);
+    assert.doesNotThrow(() => validate(testConfig(iam)));
+  });
+
+  test("an ARN that is not an execute-api ARN naming its region, account and API is refused, each by its value", () => {
+    const bad = [
+      `arn:aws:execute-api:${REGION}:${ACCOUNT}:*`,
+      `arn:aws:execute-api:*:${ACCOUNT}:a1b2c3d4e5/prod/*`,
+      `arn:aws:execute-api:${REGION}:*:a1b2c3d4e5/prod/*`,
+      `arn:aws:execute-api:${REGION}:1234:a1b2c3d4e5/prod/*`,
+      `arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5`,
+      `arn:aws:lambda:${REGION}:${ACCOUNT}:function:orders-inventory`,
+      "a1b2c3d4e5/prod/GET/stock",
+      "*",
+      "",
+    ];
+    for (const arn of bad) {
+      assert.throws(
+        () => validate(testConfig({ downstreamAuth: "iam", downstreamInvokeArns: [ARNS[0], arn] })),
+        (error: Error) => error.message.includes(`downstreamInvokeArns '${arn}' is not an execute-api ARN`) &&
+          !error.message.includes(`'${ARNS[0]}'`),
+        arn,
+      );
+    }
+    for (const good of [...ARNS, `arn:aws-us-gov:execute-api:us-gov-west-1:${ACCOUNT}:a1b2c3d4e5/*/GET/`]) {
+      assert.doesNotThrow(() => validate(testConfig({ downstreamAuth: "iam", downstreamInvokeArns: [good] })), good);
+    }
+  });
+
+  test("api-key: one Standard SecureString under aws/ssm, both variables on exactly the three saga stages, whose roles may read exactly it", async () => {
+    const pipeline = await build(validate(testConfig(apiKey())));
+    const parameters = ofType(PARAMETER);
+    assert.equal(parameters.length, 1);
+    const parameter = parameters[0].inputs;
+    assert.equal(parameter.name, "/orders/downstream-api-key");
+    assert.equal(parameter.type, "SecureString");
+    assert.equal(parameter.tier, "Standard");
+    assert.equal(parameter.keyId, "alias/aws/ssm");
+    // Sent to the engine marked secret, so that it is encrypted in the state and masked in
+    // previews (the config value is a secret, and the provider marks `value` secret as well).
+    assert.deepEqual(parameter.value, { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: "k-123" });
+    assert.equal(parameter.tags.project, "orders-pipeline");
+    assert.ok(pipeline.downstreamApiKey);
+    const name: string = await value(pipeline.downstreamApiKey.name);
+    const arn: string = await value(pipeline.downstreamApiKey.arn);
+    assert.equal(name, "/orders/downstream-api-key");
+
+    const variables = downstreamVariables();
+    assert.equal(variables.size, 5);
+    for (const [fn, found] of variables) {
+      const expected: Record<string, string> = STAGES.includes(fn) ? { [DOWNSTREAM_AUTH_VAR]: "api-key", [DOWNSTREAM_API_KEY_PARAMETER_VAR]: name } : {};
+      assert.deepEqual(found, expected, fn);
+    }
+    assert.equal(DOWNSTREAM_API_KEY_PARAMETER_VAR, "DOWNSTREAM_API_KEY_PARAMETER");
+    // ssm:GetParameter on that one parameter, and no kms:Decrypt beyond the pipeline key: the
+    // aws/ssm key's own policy lets the account's principals decrypt through Parameter Store.
+    const stageRoles = await Promise.all(pipeline.consumers.filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
+    for (const [role, found] of await downstreamStatements(pipeline)) {
+      const expected: Statement[] = stageRoles.includes(role) ? [{ Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [arn] }] : [];
+      assert.deepEqual(found, expected, role);
+    }
+  });
+
+  test("api-key: the parameter is named under the stack's prefix, and its value stays a secret", async () => {
+    const pipeline = await build(validate(testConfig({ ...apiKey(), prefix: "staging" })));
+    assert.equal(one(PARAMETER, "staging-downstream-api-key").inputs.name, "/staging/downstream-api-key");
+    assert.equal(await pulumi.isSecret(pipeline.downstreamApiKey!.value), true);
+    for (const [fn, found] of downstreamVariables()) {
+      assert.equal(found[DOWNSTREAM_API_KEY_PARAMETER_VAR], STAGES.map((s) => s.replace("orders-", "staging-")).includes(fn) ? "/staging/downstream-api-key" : undefined, fn);
+    }
+  });
+
+  test("api-key without the key, or with it in plain text, is refused; the key without api-key is refused too", () => {
+    refused({ downstreamAuth: "api-key" }, /downstreamApiKey is required when downstreamAuth is api-key \(pulumi config set --secret downstreamApiKey/);
+    refused(apiKey(false), /downstreamApiKey must be a secret, and is in plain text in the stack's config/);
+    refused({ ...iam, downstreamApiKey: apiKey().downstreamApiKey }, /downstreamApiKey is only used when downstreamAuth is api-key, not 'iam'/);
+    refused({ downstreamApiKey: apiKey().downstreamApiKey }, /downstreamApiKey is only used when downstreamAuth is api-key, not 'none'/);
+    assert.doesNotThrow(() => validate(testConfig(apiKey())));
+  });
+
+  test("an unknown downstreamAuth is refused, naming the allowed values", () => {
+    for (const bad of ["IAM", "apikey", "oauth", ""]) {
+      refused({ downstreamAuth: bad as PipelineConfig["downstreamAuth"] }, new RegExp(`downstreamAuth '${bad}' must be one of none, iam, api-key`), bad);
+    }
+  });
+
+  test("load() reads them from the stack's config: a list of ARNs, and the key as a secret, refused when set in plain text", async () => {
+    try {
+      setStackConfig(SERVICE_URLS);
+      const none = load();
+      assert.equal(none.downstreamAuth, "none");
+      assert.deepEqual(none.downstreamInvokeArns, []);
+      assert.equal(none.downstreamApiKey, undefined);
+
+      // `pulumi config set --path 'downstreamInvokeArns[0]' …` stores a list, which reaches the program as JSON.
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "iam", downstreamInvokeArns: JSON.stringify(ARNS) });
+      assert.deepEqual(load().downstreamInvokeArns, ARNS);
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "iam", downstreamInvokeArns: ARNS[0] });
+      assert.throws(() => load(), /downstreamInvokeArns must be a list of execute-api ARNs \(pulumi config set --path 'downstreamInvokeArns\[0\]'/);
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "iam" });
+      assert.throws(() => load(), /downstreamInvokeArns is required when downstreamAuth is iam/);
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "oauth" });
+      assert.throws(() => load(), /downstreamAuth 'oauth' must be one of none, iam, api-key/);
+
+      // Set with --secret: the language host names the key among the secret ones.
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "api-key", downstreamApiKey: "k-123" }, ["downstreamApiKey"]);
+      const secret = load();
+      assert.equal(secret.downstreamAuth, "api-key");
+      assert.equal(secret.downstreamApiKey?.isSecret, true);
+      assert.equal(await pulumi.isSecret(secret.downstreamApiKey.value), true);
+      assert.equal(await value(secret.downstreamApiKey.value), "k-123");
+
+      // Set without --secret: the same value, in plain text in Pulumi.<stack>.yaml.
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "api-key", downstreamApiKey: "k-123" });
+      assert.throws(() => load(), /downstreamApiKey must be a secret, and is in plain text in the stack's config: set it again with pulumi config set --secret downstreamApiKey/);
+      // Another key being secret does not make this one so.
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "api-key", downstreamApiKey: "k-123", alarmEmail: "ops@example.com" }, ["alarmEmail"]);
+      assert.throws(() => load(), /downstreamApiKey must be a secret/);
+      setStackConfig({ ...SERVICE_URLS, downstreamAuth: "api-key" });
+      assert.throws(() => load(), /downstreamApiKey is required when downstreamAuth is api-key/);
+    } finally {
+      setStackConfig(SERVICE_URLS);
+    }
+  });
 });

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
 import { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import * as pulumi from "@pulumi/pulumi";
 
-import { Recorded, recorded, settle, testConfig } from "./mocks";
+import { ACCOUNT, REGION, Recorded, recorded, settle, testConfig } from "./mocks";
+import { PipelineConfig, validate } from "../src/config";
 import { eventSources } from "../src/consumers";
 import { createPipeline } from "../src/pipeline";
 import { consumersAlarmed, policies } from "../policy/policies";
@@ -86,6 +88,48 @@ test("a stack that manages the account's API Gateway logging role passes too: th
     assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
   }
   assert.deepEqual(await stackViolations(recorded), []);
+});
+
+test("stacks whose saga stages authenticate to their services, by IAM or by API key, pass every policy too", async () => {
+  const modes: Partial<PipelineConfig>[] = [
+    { downstreamAuth: "iam", downstreamInvokeArns: [`arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/prod/*`] },
+    { downstreamAuth: "api-key", downstreamApiKey: { value: pulumi.secret("k-123"), isSecret: true } },
+  ];
+  for (const mode of modes) {
+    recorded.length = 0;
+    createPipeline(validate(testConfig(mode)));
+    await settle();
+    const policies = recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => r.inputs.policy as string);
+    const action = mode.downstreamAuth === "iam" ? "execute-api:Invoke" : "ssm:GetParameter";
+    assert.equal(policies.filter((p) => p.includes(`"${action}"`)).length, 3, mode.downstreamAuth);
+    assert.equal(recorded.filter((r) => r.type === "aws:ssm/parameter:Parameter").length, mode.downstreamAuth === "api-key" ? 1 : 0);
+    for (const resource of recorded) {
+      assert.deepEqual(await violations(resource.type, resource.inputs), [], `${mode.downstreamAuth} ${resource.name}`);
+    }
+    assert.deepEqual(await stackViolations(recorded), [], mode.downstreamAuth);
+  }
+});
+
+test("a parameter that is not a SecureString is refused; ssm:GetParameter and execute-api:Invoke on '*' are refused", async () => {
+  for (const type of ["String", "StringList"]) {
+    assert.deepEqual(await violations("aws:ssm/parameter:Parameter", { name: "/orders/downstream-api-key", type, value: "k" }), [
+      `ssm-parameter-secure-string: the parameter must be a SecureString, not ${type}`,
+    ]);
+  }
+  assert.deepEqual(await violations("aws:ssm/parameter:Parameter", { name: "/orders/downstream-api-key", type: "SecureString", value: "k" }), []);
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: "*" },
+      { Effect: "Allow", Action: ["execute-api:Invoke"], Resource: ["*"] },
+      // Named: a wildcard inside an ARN is the API's own stage, method and path.
+      { Effect: "Allow", Action: ["execute-api:Invoke"], Resource: [`arn:aws:execute-api:${REGION}:${ACCOUNT}:a1b2c3d4e5/prod/*`] },
+    ],
+  });
+  assert.deepEqual(await violations("aws:iam/rolePolicy:RolePolicy", { role: "r", policy }), [
+    "iam-no-data-action-on-everything: ssm:GetParameter on every resource",
+    "iam-no-data-action-on-everything: execute-api:Invoke on every resource",
+  ]);
 });
 
 test("the failures and idempotency tables pass the table policy: customer key and point-in-time recovery", async () => {

@@ -265,3 +265,188 @@ async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_o
     }
     assert!(stand_ins.ledger().duplicates.is_empty());
 }
+
+/// Credentials the local stack gives every process (`LocalStack::env`).
+const LOCAL_KEY: (&str, &str) = ("local", "local");
+
+#[tokio::test]
+async fn calls_carry_the_signature_or_key_the_services_require_and_nothing_else_passes() {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use devstack::downstream::RequiredAuth;
+    use processors::saga::auth::DownstreamAuth;
+    use processors::saga::client::{CallError, ServiceClient};
+
+    let sigv4 = |secret: &str| DownstreamAuth::SigV4 {
+        credentials: SharedCredentialsProvider::new(Credentials::new(
+            LOCAL_KEY.0,
+            secret,
+            None,
+            None,
+            "test",
+        )),
+        region: "us-east-1".into(),
+    };
+    let cases = [
+        (
+            RequiredAuth::Iam {
+                access_key_id: LOCAL_KEY.0.into(),
+                secret_access_key: LOCAL_KEY.1.into(),
+            },
+            vec![
+                (sigv4(LOCAL_KEY.1), None),
+                (sigv4("not-the-secret"), Some(403)),
+                (DownstreamAuth::ApiKey("k".into()), Some(401)),
+                (DownstreamAuth::None, Some(401)),
+            ],
+        ),
+        (
+            RequiredAuth::ApiKey { key: "k-1".into() },
+            vec![
+                (DownstreamAuth::ApiKey("k-1".into()), None),
+                (DownstreamAuth::ApiKey("k-2".into()), Some(403)),
+                (DownstreamAuth::None, Some(401)),
+            ],
+        ),
+    ];
+    for (required, attempts) in cases {
+        let stand_ins = stand_ins(|config| config.auth = required.clone()).await;
+        for (index, (auth, refused)) in attempts.into_iter().enumerate() {
+            let what = format!("{required:?} with {auth:?}");
+            let client = ServiceClient::new(
+                "accounting",
+                format!("{}/accounting", stand_ins.url),
+                Duration::from_secs(2),
+                Duration::from_secs(1),
+            )
+            .expect("client")
+            .with_auth(auth);
+            let order_id = Uuid::from_u128(index as u128 + 1);
+            let body = serde_json::json!({
+                "orderId": order_id,
+                "customerId": "c-1",
+                "total": { "amount": 100, "currency": "EUR" },
+            });
+            let result = client
+                .post("/sales", &format!("{order_id}:book"), &body)
+                .await;
+            match (refused, result) {
+                (None, Ok(reply)) => assert_eq!(reply.status, 201, "{what}"),
+                (Some(expected), Err(CallError::Permanent { status, .. })) => {
+                    assert_eq!(status, expected, "{what}")
+                }
+                (expected, result) => panic!("{what}: expected {expected:?}, got {result:?}"),
+            }
+        }
+        // Only the authenticated call had an effect.
+        assert_eq!(stand_ins.ledger().count(Kind::Sale), 1, "{required:?}");
+    }
+}
+
+#[tokio::test]
+async fn with_iam_authorisation_the_stage_processes_sign_every_call_and_orders_complete() {
+    let pipeline = TestPipeline::start().await;
+    let stand_ins = stand_ins(|config| {
+        config.auth = devstack::downstream::RequiredAuth::Iam {
+            access_key_id: LOCAL_KEY.0.into(),
+            secret_access_key: LOCAL_KEY.1.into(),
+        }
+    })
+    .await;
+    let _materialiser = pipeline.start_materialiser();
+    let mut env = pipeline.stack.env();
+    for (var, service) in [
+        ("INVENTORY_URL", "inventory"),
+        ("FULFILMENT_URL", "fulfilment"),
+        ("ACCOUNTING_URL", "accounting"),
+    ] {
+        env.push((var.into(), format!("{}/{service}", stand_ins.url)));
+    }
+    env.push(("DOWNSTREAM_AUTH".into(), "iam".into()));
+    let _stages: Vec<_> = ["inventory", "fulfilment", "accounting"]
+        .into_iter()
+        .map(|stage| {
+            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.clone())
+        })
+        .collect();
+    let mut rng = StdRng::seed_from_u64(57);
+    let orders = post_orders(&pipeline, &mut rng, 5).await;
+    let waiting = pipeline
+        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let ledger = stand_ins.ledger();
+    for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
+        assert_eq!(ledger.count(kind), 5, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn with_an_api_key_in_parameter_store_the_stage_processes_read_it_at_start_and_orders_complete()
+ {
+    let pipeline = TestPipeline::start().await;
+    let store = devstack::parameter_store::ParameterStore::start()
+        .await
+        .expect("parameter store (scripts/install-engines installs it)");
+    let key = format!("key-{}", Uuid::new_v4());
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&pipeline.stack.sdk_config())
+            .endpoint_url(&store.endpoint)
+            .build(),
+    );
+    ssm.put_parameter()
+        .name("/orders/downstream-api-key")
+        .value(&key)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("PutParameter");
+    let stand_ins = stand_ins(|config| {
+        config.auth = devstack::downstream::RequiredAuth::ApiKey { key: key.clone() }
+    })
+    .await;
+    let _materialiser = pipeline.start_materialiser();
+    let mut env = pipeline.stack.env();
+    for (var, service) in [
+        ("INVENTORY_URL", "inventory"),
+        ("FULFILMENT_URL", "fulfilment"),
+        ("ACCOUNTING_URL", "accounting"),
+    ] {
+        env.push((var.into(), format!("{}/{service}", stand_ins.url)));
+    }
+    env.push(store.env());
+    env.push(("DOWNSTREAM_AUTH".into(), "api-key".into()));
+    env.push((
+        "DOWNSTREAM_API_KEY_PARAMETER".into(),
+        "/orders/downstream-api-key".into(),
+    ));
+    let _stages: Vec<_> = ["inventory", "fulfilment", "accounting"]
+        .into_iter()
+        .map(|stage| {
+            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.clone())
+        })
+        .collect();
+    let mut rng = StdRng::seed_from_u64(58);
+    let orders = post_orders(&pipeline, &mut rng, 5).await;
+    let waiting = pipeline
+        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    assert_eq!(stand_ins.ledger().count(Kind::Sale), 5);
+
+    // A parameter that does not exist stops the stage at start, naming it.
+    env.retain(|(name, _)| name != "DOWNSTREAM_API_KEY_PARAMETER");
+    env.push((
+        "DOWNSTREAM_API_KEY_PARAMETER".into(),
+        "/orders/missing".into(),
+    ));
+    let output = tokio::process::Command::new(workspace_binary("consumer"))
+        .arg("accounting")
+        .envs(env)
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/orders/missing"), "{stderr}");
+}

@@ -57,7 +57,7 @@ async fn run_stage(
     consumer: &str,
     sdk: &aws_config::SdkConfig,
 ) -> anyhow::Result<()> {
-    run(consumer, saga_stage(stage, consumer, sdk)?, sdk).await
+    run(consumer, saga_stage(stage, consumer, sdk).await?, sdk).await
 }
 
 async fn run<H: RecordHandler + 'static>(

@@ -8,6 +8,7 @@ use ingest::lifecycle::Stage;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let sdk = aws_config().await;
-    let stage = processors::host::saga_stage(Stage::Fulfilment, consumers::FULFILMENT, &sdk)?;
+    let stage =
+        processors::host::saga_stage(Stage::Fulfilment, consumers::FULFILMENT, &sdk).await?;
     processors::host::lambda::serve(consumers::FULFILMENT, stage, &sdk).await
 }

@@ -8,6 +8,6 @@ use ingest::lifecycle::Stage;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let sdk = aws_config().await;
-    let stage = processors::host::saga_stage(Stage::Inventory, consumers::INVENTORY, &sdk)?;
+    let stage = processors::host::saga_stage(Stage::Inventory, consumers::INVENTORY, &sdk).await?;
     processors::host::lambda::serve(consumers::INVENTORY, stage, &sdk).await
 }

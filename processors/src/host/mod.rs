@@ -46,12 +46,15 @@ pub enum SagaConfigError {
     Millis { name: &'static str, value: String },
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
+    #[error(transparent)]
+    Auth(#[from] crate::saga::auth::AuthConfigError),
 }
 
 /// The saga stage `stage` as `consumer`, configured from the environment: the service's base
 /// URL (`INVENTORY_URL`, `FULFILMENT_URL` or `ACCOUNTING_URL`), [`DOWNSTREAM_TIMEOUT_ENV`]
-/// (default 2 s), [`DOWNSTREAM_BUDGET_ENV`] (default 10 s), and the idempotency table.
-pub fn saga_stage(
+/// (default 2 s), [`DOWNSTREAM_BUDGET_ENV`] (default 10 s), how calls authenticate
+/// ([`crate::saga::auth::DownstreamAuth::from_env`]), and the idempotency table.
+pub async fn saga_stage(
     stage: ingest::lifecycle::Stage,
     consumer: &str,
     sdk: &aws_config::SdkConfig,
@@ -77,8 +80,10 @@ pub fn saga_stage(
     };
     let timeout = millis(DOWNSTREAM_TIMEOUT_ENV, DEFAULT_REQUEST_TIMEOUT)?;
     let budget = millis(DOWNSTREAM_BUDGET_ENV, DEFAULT_BUDGET)?;
+    let auth = crate::saga::auth::DownstreamAuth::from_env(sdk).await?;
     let client = ServiceClient::new(stage.name(), base_url, timeout, budget)
-        .map_err(SagaConfigError::Client)?;
+        .map_err(SagaConfigError::Client)?
+        .with_auth(auth);
     let records = crate::saga::idempotency::DynamoIdempotency::new(
         aws_sdk_dynamodb::Client::new(sdk),
         ResourceNames::from_env().idempotency_table,

@@ -12,6 +12,7 @@ use backon::{ExponentialBuilder, Retryable};
 use serde_json::Value;
 
 use crate::error_chain;
+use crate::saga::auth::DownstreamAuth;
 
 /// Each request's own timeout, when nothing else is configured.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,6 +72,7 @@ pub struct ServiceClient {
     service: String,
     base_url: String,
     budget: Duration,
+    auth: DownstreamAuth,
 }
 
 impl ServiceClient {
@@ -88,7 +90,13 @@ impl ServiceClient {
             service: service.into(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             budget,
+            auth: DownstreamAuth::None,
         })
+    }
+
+    /// The same client, authenticating every call with `auth`.
+    pub fn with_auth(self, auth: DownstreamAuth) -> Self {
+        Self { auth, ..self }
     }
 
     /// POSTs `body` to `path` with `Idempotency-Key: key`, retrying transient failures within
@@ -145,18 +153,34 @@ impl ServiceClient {
 
     async fn post_once(&self, path: &str, key: &str, body: &Value) -> Result<Reply, CallError> {
         let url = format!("{}{path}", self.base_url);
-        let response = self
-            .http
-            .post(&url)
-            .header("Idempotency-Key", key)
-            .json(body)
-            .send()
+        let body = serde_json::to_vec(body)
+            .unwrap_or_else(|e| unreachable!("a JSON value serialises: {e}"));
+        let headers = [
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        let signed = self
+            .auth
+            .headers("POST", &url, &headers, &body)
             .await
             .map_err(|error| CallError::Transient {
                 service: self.service.clone(),
                 reason: format!("POST {url}: {}", error_chain(&error)),
                 retry_after: None,
             })?;
+        let mut request = self.http.post(&url).body(body);
+        for (name, value) in headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .chain(signed)
+        {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|error| CallError::Transient {
+            service: self.service.clone(),
+            reason: format!("POST {url}: {}", error_chain(&error)),
+            retry_after: None,
+        })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

@@ -16,6 +16,7 @@
 //! dead-lettered by the engine, and [`RecordHandler::dead_lettered`] emits its
 //! `order.<stage>_failed`.
 
+pub mod auth;
 pub mod client;
 pub mod idempotency;
 
