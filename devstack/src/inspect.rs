@@ -138,9 +138,9 @@ pub async fn order_states(
 pub async fn stream_totals(
     kinesis: &aws_sdk_kinesis::Client,
     stream: &str,
-) -> Result<(usize, usize), aws_sdk_kinesis::Error> {
+) -> Result<StreamTotals, aws_sdk_kinesis::Error> {
     let shards = kinesis.list_shards().stream_name(stream).send().await?;
-    let (mut records, mut bytes) = (0, 0);
+    let mut totals = StreamTotals::default();
     for shard in shards.shards() {
         let mut iterator = kinesis
             .get_shard_iterator()
@@ -155,14 +155,31 @@ pub async fn stream_totals(
             if output.records().is_empty() {
                 break;
             }
-            records += output.records().len();
-            bytes += output
-                .records()
-                .iter()
-                .map(|r| r.data().as_ref().len())
-                .sum::<usize>();
+            for record in output.records() {
+                totals.add(record.data().as_ref().len());
+            }
             iterator = output.next_shard_iterator;
         }
     }
-    Ok((records, bytes))
+    Ok(totals)
+}
+
+/// Records on a stream, their data bytes, and the sizes AWS bills them at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StreamTotals {
+    pub records: usize,
+    pub bytes: usize,
+    /// Each record rounded up to the next KiB: what an on-demand stream bills as data in.
+    pub billed_kib: usize,
+    /// Each record rounded up to the next 5 KiB: what Firehose bills as ingested.
+    pub firehose_billed_kib: usize,
+}
+
+impl StreamTotals {
+    fn add(&mut self, bytes: usize) {
+        self.records += 1;
+        self.bytes += bytes;
+        self.billed_kib += bytes.div_ceil(1024);
+        self.firehose_billed_kib += bytes.div_ceil(5 * 1024) * 5;
+    }
 }

@@ -313,7 +313,7 @@ where
         source: BatchSource<'_>,
     ) -> BatchOutcome {
         let started = Instant::now();
-        let outcome = self.process_batch(records).await;
+        let (outcome, write_units) = crate::capacity::metered(self.process_batch(records)).await;
         for rejected in &outcome.rejected {
             tracing::info!(
                 consumer = self.consumer,
@@ -340,6 +340,7 @@ where
             outcome: &outcome,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             millis_behind_latest: source.millis_behind_latest,
+            write_units,
         }
         .emit();
         outcome

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -108,9 +108,11 @@ impl FailureLog for DynamoFailureLog {
             )
             .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
             .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| error(error_chain(&e).into()))?;
+        crate::capacity::record(output.consumed_capacity());
         let item = output.attributes.unwrap_or_default();
         let attempts = item
             .get(attr::ATTEMPTS)

@@ -8,6 +8,7 @@
 //! the materialiser fills.
 
 pub mod batch;
+pub mod capacity;
 pub mod checkpoint;
 pub mod dead_letter;
 pub mod deadline;

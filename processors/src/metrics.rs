@@ -23,6 +23,8 @@ pub struct BatchMetrics<'a> {
     pub duration_ms: f64,
     /// How far the batch's last record is behind the tip of the shard, when the source says.
     pub millis_behind_latest: Option<i64>,
+    /// DynamoDB write units the batch consumed ([`crate::capacity`]).
+    pub write_units: f64,
 }
 
 impl BatchMetrics<'_> {
@@ -49,6 +51,7 @@ impl BatchMetrics<'_> {
             ),
             ("Retried", "Count", json!(self.outcome.retried)),
             ("BatchDuration", "Milliseconds", json!(self.duration_ms)),
+            ("WriteCapacityUnits", "Count", json!(self.write_units)),
         ];
         if let Some(behind) = self.millis_behind_latest {
             metrics.push(("MillisBehindLatest", "Milliseconds", json!(behind)));
@@ -118,6 +121,7 @@ mod tests {
             outcome: &outcome,
             duration_ms: 12.5,
             millis_behind_latest: Some(300),
+            write_units: 9.0,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(1_795_000_000_000)).expect("json");
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
@@ -152,6 +156,7 @@ mod tests {
             (&json!(0), &json!(3))
         );
         assert_eq!(line["MillisBehindLatest"], 300);
+        assert_eq!(line["WriteCapacityUnits"], 9.0);
     }
 
     #[test]
@@ -164,6 +169,7 @@ mod tests {
             outcome: &outcome,
             duration_ms: 0.1,
             millis_behind_latest: None,
+            write_units: 0.0,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(0)).expect("json");
         assert_eq!(

@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    TimeToLiveSpecification,
+    KeyType, Projection, ProjectionType, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use ingest::envelope::Envelope;
 use ingest::lifecycle::{Step, StepData};
@@ -154,12 +154,17 @@ impl DynamoOrderStore {
             .condition_expression("attribute_not_exists(#id)")
             .expression_attribute_names("#id", attr::ORDER_ID)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Insert::New),
+            Ok(output) => {
+                crate::capacity::record(output.consumed_capacity());
+                Ok(Insert::New)
+            }
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 PutItemError::ConditionalCheckFailedException(failed) => {
+                    crate::capacity::record_failed_condition();
                     let owner = failed.item().and_then(|item| item.get(attr::CUSTOMER_ID));
                     match owner {
                         Some(AttributeValue::S(owner)) if owner != customer_id => {
@@ -263,11 +268,18 @@ impl DynamoOrderStore {
             .expression_attribute_values(":entry", step_entry(event)?)
             .expression_attribute_values(":status", AttributeValue::S(status.to_owned()))
             .expression_attribute_values(":rank", AttributeValue::N(rank.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
-            Err(error) if is_condition_failure(&error) => Ok(false),
+            Ok(output) => {
+                crate::capacity::record(output.consumed_capacity());
+                Ok(true)
+            }
+            Err(error) if is_condition_failure(&error) => {
+                crate::capacity::record_failed_condition();
+                Ok(false)
+            }
             Err(error) => Err(StoreError::Unavailable(Box::new(error))),
         }
     }
@@ -291,12 +303,17 @@ impl DynamoOrderStore {
             .expression_attribute_names("#step", step.name())
             .expression_attribute_values(":entry", step_entry(event)?)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(StepOnly::Recorded),
+            Ok(output) => {
+                crate::capacity::record(output.consumed_capacity());
+                Ok(StepOnly::Recorded)
+            }
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(failed) => {
+                    crate::capacity::record_failed_condition();
                     Ok(match failed.item() {
                         Some(_) => StepOnly::AlreadyThere,
                         None => StepOnly::NoOrder,

@@ -438,3 +438,41 @@ async fn events_a_handler_emits_land_on_the_stream_under_the_customers_key() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_batch_counts_the_dynamodb_write_units_it_consumed() {
+    let pipeline = TestPipeline::start().await;
+    let engine = pipeline.engine(pipeline.materialiser(), BatchConfig::default());
+    let mut rng = StdRng::seed_from_u64(81);
+    let record = |sequence: usize, customer: &str, order: &OrderRequest| {
+        let placed = order.clone().into_placed(customer).expect("valid");
+        let data = ingest::envelope::Envelope::order_placed(
+            placed,
+            Uuid::new_v4().to_string(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .to_bytes();
+        StreamRecord {
+            shard_id: "shardId-000000000000".into(),
+            sequence_number: format!("{sequence:05}"),
+            partition_key: customer.into(),
+            data: data.into(),
+            arrived_at: time::OffsetDateTime::now_utc(),
+        }
+    };
+    let orders: Vec<OrderRequest> = (0..3)
+        .map(|_| sample::order(&mut rng, Channel::Web))
+        .collect();
+    let records: Vec<StreamRecord> = orders
+        .iter()
+        .enumerate()
+        .map(|(i, order)| record(i, &format!("c-{i}"), order))
+        .collect();
+    let (outcome, units) = processors::capacity::metered(engine.process_batch(&records)).await;
+    assert_eq!(outcome.handled, 3);
+    // Each new order: its item (one unit per KB) and its keys-only index entry (one unit).
+    assert!(units >= 6.0, "{units}");
+    // The same orders again: each a write refused by its condition, counted as one unit.
+    let (_, again) = processors::capacity::metered(engine.process_batch(&records)).await;
+    assert_eq!(again, 3.0);
+}

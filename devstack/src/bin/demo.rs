@@ -128,10 +128,12 @@ struct Summary {
     expected_effects: BTreeMap<String, usize>,
     /// More than one effect of a kind for one order: must stay 0.
     duplicate_effects: usize,
-    /// Records on the stream at the end (orders and lifecycle events) and their data bytes: what
-    /// the cost model counts per order.
-    stream_records: usize,
-    stream_bytes: usize,
+    /// Records on the stream at the end (orders and lifecycle events), their data bytes and the
+    /// sizes AWS bills: what the cost model counts per order.
+    stream: inspect::StreamTotals,
+    /// Per consumer, from its log: DynamoDB write units (its batches' `WriteCapacityUnits`),
+    /// batches (what a Lambda invocation is on AWS), and log bytes.
+    consumers: BTreeMap<String, ConsumerCounts>,
     /// Seconds the fulfilment stand-in was down during the burst.
     outage_seconds: u64,
     /// From the 202 to `order.accounted`, for completed orders: p50, p95, p99, max (ms).
@@ -147,6 +149,39 @@ struct Summary {
     throughput: f64,
     gateway_peak_rss_mib: Option<f64>,
     materialiser_peak_rss_mib: Option<f64>,
+}
+
+/// What one consumer's log says it did, for the cost model.
+#[derive(Serialize, Default, Clone, Copy)]
+struct ConsumerCounts {
+    write_units: f64,
+    batches: usize,
+    /// The batches' `BatchDuration` added up: what Lambda would bill as duration.
+    batch_ms: f64,
+    log_bytes: u64,
+}
+
+/// Reads a consumer's log: every metrics line (EMF) is one batch; its `WriteCapacityUnits` add
+/// up to the write units the consumer consumed. Lines that are not JSON are counted as bytes
+/// only.
+fn consumer_counts(log: &Path) -> anyhow::Result<ConsumerCounts> {
+    let text =
+        std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    let mut counts = ConsumerCounts {
+        log_bytes: text.len() as u64,
+        ..ConsumerCounts::default()
+    };
+    for line in text.lines() {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if value.get("_aws").is_some() {
+            counts.batches += 1;
+            counts.write_units += value["WriteCapacityUnits"].as_f64().unwrap_or(0.0);
+            counts.batch_ms += value["BatchDuration"].as_f64().unwrap_or(0.0);
+        }
+    }
+    Ok(counts)
 }
 
 /// An order's status once the saga is done with it.
@@ -323,8 +358,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let saga = saga_summary(&unique, &tally.accepted_at, &states, &stand_ins.ledger());
-    let (stream_records, stream_bytes) =
-        inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
+    let stream = inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
     let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
@@ -338,6 +372,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     stop(&mut materialiser).await;
     for stage in &mut stages {
         stop(stage).await;
+    }
+
+    let mut consumers = BTreeMap::new();
+    for name in ["materialiser", "inventory", "fulfilment", "accounting"] {
+        consumers.insert(
+            name.to_owned(),
+            consumer_counts(&logs.join(format!("{name}.log")))?,
+        );
     }
 
     let rejected = tally.rejected.values().sum();
@@ -359,8 +401,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         effects: saga.effects,
         expected_effects: saga.expected_effects,
         duplicate_effects: saga.duplicate_effects,
-        stream_records,
-        stream_bytes,
+        stream,
+        consumers,
         outage_seconds: args.outage_seconds,
         latency_to_completed_ms: saga.latency_ms,
         customers: args.customers,
@@ -766,9 +808,38 @@ fn print_summary(s: &Summary) {
     let per_order = |n: usize| n as f64 / (s.accepted_unique.max(1)) as f64;
     println!(
         "  stream records      {:>8}  ({:.2} per unique order, {:.0} bytes each on average)",
-        s.stream_records,
-        per_order(s.stream_records),
-        s.stream_bytes as f64 / s.stream_records.max(1) as f64
+        s.stream.records,
+        per_order(s.stream.records),
+        s.stream.bytes as f64 / s.stream.records.max(1) as f64
+    );
+    println!(
+        "  billed KiB per order{:>8.2}  in (1 KiB per record), {:.2} Firehose (5 KiB per record)",
+        per_order(s.stream.billed_kib),
+        per_order(s.stream.firehose_billed_kib)
+    );
+    println!("  per unique order     DynamoDB write units, batches (ms each), log bytes");
+    let orders = s.accepted_unique.max(1) as f64;
+    let mut total = ConsumerCounts::default();
+    for (name, counts) in &s.consumers {
+        println!(
+            "    {name:<18} {:>6.2} WRU {:>6.2} batches ({:>4.0} ms) {:>6.0} B",
+            counts.write_units / orders,
+            counts.batches as f64 / orders,
+            counts.batch_ms / counts.batches.max(1) as f64,
+            counts.log_bytes as f64 / orders
+        );
+        total.write_units += counts.write_units;
+        total.batches += counts.batches;
+        total.batch_ms += counts.batch_ms;
+        total.log_bytes += counts.log_bytes;
+    }
+    println!(
+        "    {:<18} {:>6.2} WRU {:>6.2} batches ({:>4.0} ms) {:>6.0} B",
+        "all four",
+        total.write_units / orders,
+        total.batches as f64 / orders,
+        total.batch_ms / total.batches.max(1) as f64,
+        total.log_bytes as f64 / orders
     );
     let ms = |name: &str| s.latency_to_completed_ms.get(name).copied().unwrap_or(0);
     println!(

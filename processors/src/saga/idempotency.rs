@@ -16,7 +16,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+};
 use ingest::lifecycle::Step;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -155,12 +157,19 @@ impl Idempotency for DynamoIdempotency {
             .expression_attribute_values(":inProgress", AttributeValue::S("inProgress".into()))
             .expression_attribute_values(":now", AttributeValue::N(millis(now).to_string()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         let failed = match result {
-            Ok(_) => return Ok(Claim::Claimed),
+            Ok(output) => {
+                crate::capacity::record(output.consumed_capacity());
+                return Ok(Claim::Claimed);
+            }
             Err(SdkError::ServiceError(service)) => match service.into_err() {
-                PutItemError::ConditionalCheckFailedException(failed) => failed,
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    crate::capacity::record_failed_condition();
+                    failed
+                }
                 other => return Err(table_error(key, other)),
             },
             Err(other) => return Err(table_error(key, other)),
@@ -190,7 +199,8 @@ impl Idempotency for DynamoIdempotency {
     ) -> Result<(), IdempotencyError> {
         let outcome = serde_json::to_string(outcome).map_err(|e| table_error(key, e))?;
         let expires_at = (OffsetDateTime::now_utc() + KEEP_FOR).unix_timestamp();
-        self.client
+        let output = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item(attr::CONSUMER, AttributeValue::S(consumer.to_owned()))
@@ -198,9 +208,11 @@ impl Idempotency for DynamoIdempotency {
             .item(attr::STATE, AttributeValue::S("completed".into()))
             .item(attr::OUTCOME, AttributeValue::S(outcome))
             .item(attr::EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| table_error(key, e))?;
+        crate::capacity::record(output.consumed_capacity());
         Ok(())
     }
 
@@ -214,6 +226,7 @@ impl Idempotency for DynamoIdempotency {
             .condition_expression("#state = :inProgress")
             .expression_attribute_names("#state", attr::STATE)
             .expression_attribute_values(":inProgress", AttributeValue::S("inProgress".into()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
@@ -221,10 +234,14 @@ impl Idempotency for DynamoIdempotency {
             Err(SdkError::ServiceError(service))
                 if service.err().is_conditional_check_failed_exception() =>
             {
+                crate::capacity::record_failed_condition();
                 Ok(())
             }
             Err(other) => Err(table_error(key, other)),
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                crate::capacity::record(output.consumed_capacity());
+                Ok(())
+            }
         }
     }
 }
