@@ -80,7 +80,18 @@ pub async fn count_items(
 pub struct OrderState {
     pub status: String,
     pub completed_at: Option<time::OffsetDateTime>,
+    /// Why it was rejected or failed: the service's reason on the step that said so.
+    pub reason: Option<String>,
 }
+
+/// The steps whose reason explains an order that did not complete, in the order to look.
+const REASON_STEPS: [&str; 5] = [
+    "inventory_rejected",
+    "inventory_failed",
+    "fulfilment_failed",
+    "accounting_failed",
+    "inventory_released",
+];
 
 /// Every order's state in `table`, by order id.
 pub async fn order_states(
@@ -93,12 +104,10 @@ pub async fn order_states(
         let output = dynamodb
             .scan()
             .table_name(table)
-            .projection_expression("#id, #status, #steps.#accounted.#at")
+            .projection_expression("#id, #status, #steps")
             .expression_attribute_names("#id", processors::store::attr::ORDER_ID)
             .expression_attribute_names("#status", processors::store::attr::STATUS)
             .expression_attribute_names("#steps", processors::store::attr::STEPS)
-            .expression_attribute_names("#accounted", "accounted")
-            .expression_attribute_names("#at", "at")
             .set_exclusive_start_key(start)
             .send()
             .await?;
@@ -107,22 +116,30 @@ pub async fn order_states(
             let Some(order_id) = text(processors::store::attr::ORDER_ID) else {
                 continue;
             };
-            let completed_at = item
+            let steps = item
                 .get(processors::store::attr::STEPS)
-                .and_then(|v| v.as_m().ok())
-                .and_then(|steps| steps.get("accounted"))
-                .and_then(|v| v.as_m().ok())
-                .and_then(|step| step.get("at"))
-                .and_then(|v| v.as_s().ok())
-                .and_then(|at| {
-                    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
+                .and_then(|v| v.as_m().ok());
+            let step_field = |step: &str, field: &str| {
+                steps
+                    .and_then(|steps| steps.get(step))
+                    .and_then(|v| v.as_m().ok())
+                    .and_then(|entry| entry.get(field))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+            };
+            let completed_at = step_field("accounted", "at").and_then(|at| {
+                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+            let reason = REASON_STEPS
+                .iter()
+                .find_map(|step| step_field(step, "reason"));
             states.insert(
                 order_id,
                 OrderState {
                     status: text(processors::store::attr::STATUS).unwrap_or_default(),
                     completed_at,
+                    reason,
                 },
             );
         }

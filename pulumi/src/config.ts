@@ -16,6 +16,39 @@ export const DOWNSTREAM_AUTH_MODES = ["none", "iam", "api-key"] as const;
 export type DownstreamAuth = (typeof DOWNSTREAM_AUTH_MODES)[number];
 
 /**
+ * How the orders and idempotency tables are billed: on-demand, per request (the default: nothing
+ * to plan), or provisioned capacity with auto scaling between a minimum and a maximum, cheaper
+ * per write when the capacity is well used (src/capacity.ts).
+ */
+export const DYNAMODB_CAPACITY_MODES = ["on-demand", "provisioned"] as const;
+export type DynamoDbCapacityMode = (typeof DYNAMODB_CAPACITY_MODES)[number];
+
+/**
+ * The capacity settings of `dynamodbCapacity provisioned`, in capacity units, with their defaults;
+ * each is refused with `on-demand`. The orders table's index takes its capacity from the orders
+ * pairs (src/capacity.ts); nothing reads the idempotency table, which has no read setting.
+ */
+export const CAPACITY_DEFAULTS = {
+  /** Minimum write capacity of the orders table: about 2.5 orders a second at 4 writes an order. */
+  ordersWriteCapacity: 10,
+  ordersMaxWriteCapacity: 4000,
+  /** Minimum write capacity of the idempotency table: the same 2.5 orders a second at 6 writes an order. */
+  idempotencyWriteCapacity: 15,
+  idempotencyMaxWriteCapacity: 6000,
+  /** Read capacity of the orders table, and of its index alike: reads come from GET /orders* only. */
+  ordersReadCapacity: 5,
+  ordersMaxReadCapacity: 1000,
+} as const;
+export type CapacityKey = keyof typeof CAPACITY_DEFAULTS;
+export const CAPACITY_KEYS = Object.keys(CAPACITY_DEFAULTS) as CapacityKey[];
+/** Each minimum with its maximum. */
+export const CAPACITY_PAIRS: [CapacityKey, CapacityKey][] = [
+  ["ordersWriteCapacity", "ordersMaxWriteCapacity"],
+  ["idempotencyWriteCapacity", "idempotencyMaxWriteCapacity"],
+  ["ordersReadCapacity", "ordersMaxReadCapacity"],
+];
+
+/**
  * An API Gateway execute-api ARN that names its region, account and API (no wildcard there),
  * then what of the API: `<stage>/<METHOD>/<path>`, where `*` may stand for any part
  * (arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/reservations, or …/prod/*).
@@ -96,6 +129,24 @@ export interface PipelineConfig {
    * the stack's config, stored as an SSM SecureString they read. Refused with any other mode.
    */
   downstreamApiKey?: SecretSetting;
+  /** On-demand (the default) or provisioned with auto scaling: the orders and idempotency tables (src/capacity.ts). */
+  dynamodbCapacity: DynamoDbCapacityMode;
+  /**
+   * With `provisioned`: minimum and maximum capacity units, each unset (undefined) for its
+   * default in CAPACITY_DEFAULTS; refused with `on-demand`.
+   */
+  ordersWriteCapacity?: number;
+  ordersMaxWriteCapacity?: number;
+  idempotencyWriteCapacity?: number;
+  idempotencyMaxWriteCapacity?: number;
+  ordersReadCapacity?: number;
+  ordersMaxReadCapacity?: number;
+  /**
+   * With `provisioned`, for the one `pulumi up` that switches an existing on-demand stack: the
+   * tables and the index take their minimum capacity from the program, instead of keeping what
+   * auto scaling set (src/capacity.ts says why the switch needs it). Refused with `on-demand`.
+   */
+  dynamodbSwitchToProvisioned: boolean;
 }
 
 /**
@@ -138,6 +189,14 @@ export const defaults: Defaults = {
   downstreamAuth: "none",
   downstreamInvokeArns: [],
   downstreamApiKey: undefined,
+  dynamodbCapacity: "on-demand",
+  ordersWriteCapacity: undefined,
+  ordersMaxWriteCapacity: undefined,
+  idempotencyWriteCapacity: undefined,
+  idempotencyMaxWriteCapacity: undefined,
+  ordersReadCapacity: undefined,
+  ordersMaxReadCapacity: undefined,
+  dynamodbSwitchToProvisioned: false,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -197,6 +256,7 @@ export function validate(config: PipelineConfig): PipelineConfig {
     }
   }
   problems.push(...downstreamProblems(config));
+  problems.push(...capacityProblems(config));
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -247,6 +307,51 @@ function downstreamProblems(config: PipelineConfig): string[] {
 }
 
 /**
+ * The capacity settings with their defaults: what `dynamodbCapacity provisioned` builds with.
+ * Only meaningful for a configuration validate() accepted with `provisioned`.
+ */
+export function provisionedSettings(config: PipelineConfig): Record<CapacityKey, number> {
+  return Object.fromEntries(CAPACITY_KEYS.map((key) => [key, config[key] ?? CAPACITY_DEFAULTS[key]])) as Record<CapacityKey, number>;
+}
+
+/** What is wrong with the tables' capacity settings: each used by `provisioned` only, a whole number of units, no minimum above its maximum. */
+function capacityProblems(config: PipelineConfig): string[] {
+  const problems: string[] = [];
+  const mode = config.dynamodbCapacity;
+  // Whatever the type says, load() passes on a value that is not a number, for this to name.
+  const shown = (value: unknown) => (typeof value === "string" ? `'${value}'` : String(value));
+  if (mode === "provisioned") {
+    const settings = provisionedSettings(config);
+    const valid = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+    for (const key of CAPACITY_KEYS) {
+      if (!valid(settings[key])) problems.push(`${key} ${shown(settings[key])} must be a whole number of capacity units, at least 1`);
+    }
+    for (const [min, max] of CAPACITY_PAIRS) {
+      const [low, high] = [settings[min], settings[max]];
+      if (valid(low) && valid(high) && low > high) {
+        const source = (key: CapacityKey) => (config[key] === undefined ? " (the default)" : "");
+        problems.push(`${min} ${low}${source(min)} must not be above ${max} ${high}${source(max)}`);
+      }
+    }
+    if (typeof config.dynamodbSwitchToProvisioned !== "boolean") {
+      problems.push(`dynamodbSwitchToProvisioned '${config.dynamodbSwitchToProvisioned}' must be true or false`);
+    }
+  } else if (mode === "on-demand") {
+    for (const key of CAPACITY_KEYS) {
+      if (config[key] !== undefined) {
+        problems.push(`${key} is only used when dynamodbCapacity is provisioned, not 'on-demand' (pulumi config rm ${key})`);
+      }
+    }
+    if (config.dynamodbSwitchToProvisioned !== false) {
+      problems.push("dynamodbSwitchToProvisioned is only used when dynamodbCapacity is provisioned, not 'on-demand' (pulumi config rm dynamodbSwitchToProvisioned)");
+    }
+  } else {
+    problems.push(`dynamodbCapacity ${shown(mode)} must be one of ${DYNAMODB_CAPACITY_MODES.join(", ")}`);
+  }
+  return problems;
+}
+
+/**
  * Whether the stack's config holds `fullKey` (`<project>:<key>`) encrypted: the language host
  * passes the names of the secret keys to the program (PULUMI_CONFIG_SECRET_KEYS), and the SDK's
  * runtime answers from them. The SDK marks the function internal, so it is reached untyped; a
@@ -265,9 +370,17 @@ export function load(): PipelineConfig {
   const config = new pulumi.Config();
   const number = (key: keyof Defaults) => config.getNumber(key) ?? (defaults[key] as number);
   // true or false; anything else is passed on as it is, for validate() to name.
-  const flag = (key: "manageApiGatewayAccount") => {
+  const flag = (key: "manageApiGatewayAccount" | "dynamodbSwitchToProvisioned") => {
     const raw = config.get(key);
     return raw === undefined ? defaults[key] : raw === "true" ? true : raw === "false" ? false : (raw as unknown as boolean);
+  };
+  // A capacity setting: undefined when unset (validate() refuses one set with on-demand); a
+  // value that is not a number is passed on as it is, for validate() to name with the others.
+  const capacity = (key: CapacityKey): number | undefined => {
+    const raw = config.get(key);
+    if (raw === undefined) return undefined;
+    const parsed = Number(raw);
+    return raw.trim() !== "" && Number.isFinite(parsed) ? parsed : (raw as unknown as number);
   };
   // No default: validate() names each one that is missing.
   const required = (key: ServiceUrlKey) => config.get(key) as string;
@@ -317,5 +430,8 @@ export function load(): PipelineConfig {
     downstreamAuth: (config.get("downstreamAuth") ?? defaults.downstreamAuth) as DownstreamAuth,
     downstreamInvokeArns: list("downstreamInvokeArns"),
     downstreamApiKey: secret("downstreamApiKey"),
+    dynamodbCapacity: (config.get("dynamodbCapacity") ?? defaults.dynamodbCapacity) as DynamoDbCapacityMode,
+    ...(Object.fromEntries(CAPACITY_KEYS.map((key) => [key, capacity(key)])) as Partial<Record<CapacityKey, number>>),
+    dynamodbSwitchToProvisioned: flag("dynamodbSwitchToProvisioned"),
   });
 }

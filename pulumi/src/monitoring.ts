@@ -16,7 +16,26 @@ export interface MonitoringResources {
   api: Api;
   archive: Archive;
   deadLetters: aws.s3.Bucket;
+  /** The tables on provisioned capacity (dynamodbCapacity provisioned), each alarmed on when its writes keep being throttled; none on-demand. */
+  provisionedTables?: ProvisionedTable[];
 }
+
+/** A table on provisioned capacity, with its index if it has one, and the settings of its write capacity. */
+export interface ProvisionedTable {
+  /** Names the alarm: `<prefix>-<id>-write-throttled`. */
+  id: string;
+  table: aws.dynamodb.Table;
+  index?: string;
+  /** Its minimum and maximum write capacity settings, which the alarm tells the operator to raise. */
+  settings: [string, string];
+}
+
+/**
+ * Throttled writes to a provisioned table alarm when they go on for this many 5-minute periods
+ * in a row. A spike is throttled for a few minutes while auto scaling raises the capacity, and the
+ * consumers retry; throttling for 15 minutes means the capacity is short of the load.
+ */
+export const WRITE_THROTTLE_PERIODS = 3;
 
 export interface Monitoring {
   topic: aws.sns.Topic;
@@ -197,6 +216,37 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     comparisonOperator: "GreaterThanThreshold",
     treatMissingData: "notBreaching",
   });
+
+  for (const provisioned of r.provisionedTables ?? []) {
+    const throttled = (dimensions: Record<string, pulumi.Input<string>>) => ({
+      namespace: "AWS/DynamoDB", metricName: "WriteThrottleEvents", dimensions, stat: "Sum", period: 300,
+    });
+    const [min, max] = provisioned.settings;
+    // The index's throttled writes throttle the table's writes: both are counted.
+    alarm(`${provisioned.id}-write-throttled`, {
+      alarmDescription: `Writes to the ${provisioned.id.replace(/-table$/, "")} table${provisioned.index ? " or its index" : ""} ` +
+        `throttled for ${WRITE_THROTTLE_PERIODS * 5} minutes: its provisioned capacity is short of the load. The consumers ` +
+        "retry and fall behind, and dead-letter a record after 10 attempts or an hour: raise " +
+        `${min} (and ${max} if auto scaling has reached it), then pulumi up`,
+      metricQueries: [
+        { id: "table", metric: throttled({ TableName: provisioned.table.name }) },
+        ...(provisioned.index
+          ? [{ id: "index", metric: throttled({ TableName: provisioned.table.name, GlobalSecondaryIndexName: provisioned.index }) }]
+          : []),
+        {
+          id: "throttled",
+          expression: provisioned.index ? "FILL(table, 0) + FILL(index, 0)" : "FILL(table, 0)",
+          label: "Throttled writes",
+          returnData: true,
+        },
+      ],
+      evaluationPeriods: WRITE_THROTTLE_PERIODS,
+      datapointsToAlarm: WRITE_THROTTLE_PERIODS,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    });
+  }
 
   const dashboardName = ctx.name("pipeline");
   const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { Api, createApi } from "./api";
 import { Archive, createArchive, privateBucket } from "./archive";
+import { AutoScaling, autoScale, billing, provisionedCapacity, Scaled, scaledCapacityIgnored } from "./capacity";
 import { PipelineConfig, ServiceUrlKey } from "./config";
 import { ConsumerAccess, Consumer, createConsumers, ownItemsOnly } from "./consumers";
 import { Context, Grant, context } from "./context";
@@ -53,6 +54,8 @@ export interface Pipeline {
   ordersTable: aws.dynamodb.Table;
   failuresTable: aws.dynamodb.Table;
   idempotencyTable: aws.dynamodb.Table;
+  /** With `dynamodbCapacity provisioned`: a scalable target and policy for each table's and the index's capacity; none on-demand. */
+  autoScaling: AutoScaling[];
   deadLetters: aws.s3.Bucket;
   /** The SSM SecureString the saga stages read their services' API key from (downstreamAuth api-key only). */
   downstreamApiKey?: aws.ssm.Parameter;
@@ -98,6 +101,15 @@ function pipelineKey(ctx: Context): aws.kms.Key {
 export function createPipeline(config: PipelineConfig): Pipeline {
   const ctx = context(config);
   const key = pipelineKey(ctx);
+  // Undefined on-demand (the default): every table as it has always been.
+  const capacity = provisionedCapacity(config);
+  if (capacity?.setCapacity) {
+    pulumi.log.warn(
+      "dynamodbSwitchToProvisioned: this update sets the orders and idempotency tables' and the index's capacity to the " +
+        "configured minimums. Once it has run, remove it (pulumi config rm dynamodbSwitchToProvisioned): while it is set, " +
+        "every update sets back what auto scaling raised.",
+    );
+  }
 
   const stream = new aws.kinesis.Stream(ctx.name("stream"), {
     name: config.prefix,
@@ -111,7 +123,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
 
   const ordersTable = new aws.dynamodb.Table(ctx.name("orders-table"), {
     name: config.prefix,
-    billingMode: "PAY_PER_REQUEST",
+    ...billing(capacity && { read: capacity.ordersRead.min, write: capacity.ordersWrite.min }),
     hashKey: "orderId",
     attributes: [
       { name: "orderId", type: "S" },
@@ -119,17 +131,27 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       { name: "placedAt", type: "S" },
     ],
     globalSecondaryIndexes: [
-      { name: ORDERS_BY_CUSTOMER_INDEX, hashKey: "customerId", rangeKey: "placedAt", projectionType: "KEYS_ONLY" },
+      {
+        name: ORDERS_BY_CUSTOMER_INDEX, hashKey: "customerId", rangeKey: "placedAt", projectionType: "KEYS_ONLY",
+        // Provisioned, an index has capacity of its own, scaled on its own.
+        ...(capacity && { readCapacity: capacity.indexRead.min, writeCapacity: capacity.indexWrite.min }),
+      },
     ],
     pointInTimeRecovery: { enabled: true },
     serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
     deletionProtectionEnabled: config.production,
     tags: ctx.tags,
-  }, { protect: config.production });
+  }, {
+    protect: config.production,
+    ...scaledCapacityIgnored(capacity, [
+      "readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity",
+    ]),
+  });
 
   // Each consumer's count of attempts at a failing record (processors' durable failure
   // tracking), one item per (consumer, record), deleted by TTL once it has expired.
-  // Named as the local stack names it (ingest::config::ResourceNames).
+  // Named as the local stack names it (ingest::config::ResourceNames). On-demand whatever
+  // dynamodbCapacity says: it is written when records fail (src/capacity.ts says why).
   const failuresTable = new aws.dynamodb.Table(ctx.name("failures-table"), {
     name: ctx.name("consumer-failures"),
     billingMode: "PAY_PER_REQUEST",
@@ -151,7 +173,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   // Named as the local stack names it (ingest::config::ResourceNames).
   const idempotencyTable = new aws.dynamodb.Table(ctx.name("idempotency-table"), {
     name: ctx.name("idempotency"),
-    billingMode: "PAY_PER_REQUEST",
+    ...billing(capacity && { read: capacity.idempotencyRead, write: capacity.idempotencyWrite.min }),
     hashKey: IDEMPOTENCY_HASH_KEY,
     rangeKey: IDEMPOTENCY_RANGE_KEY,
     attributes: [
@@ -163,7 +185,21 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
     deletionProtectionEnabled: config.production,
     tags: ctx.tags,
-  }, { protect: config.production });
+  }, {
+    protect: config.production,
+    // Its read capacity is fixed, not scaled: only the write capacity is auto scaling's.
+    ...scaledCapacityIgnored(capacity, ["writeCapacity"]),
+  });
+
+  // Provisioned: each table's and the index's capacity between its minimum and maximum.
+  const scaled: Scaled[] = capacity === undefined ? [] : [
+    { id: "orders-table-write", table: ordersTable, dimension: "write", range: capacity.ordersWrite },
+    { id: "orders-table-read", table: ordersTable, dimension: "read", range: capacity.ordersRead },
+    { id: "orders-index-write", table: ordersTable, index: ORDERS_BY_CUSTOMER_INDEX, dimension: "write", range: capacity.indexWrite },
+    { id: "orders-index-read", table: ordersTable, index: ORDERS_BY_CUSTOMER_INDEX, dimension: "read", range: capacity.indexRead },
+    { id: "idempotency-table-write", table: idempotencyTable, dimension: "write", range: capacity.idempotencyWrite },
+  ];
+  const autoScaling = scaled.map((s) => autoScale(ctx, s));
 
   // Dead letters: records the consumers set aside (poison, or past the engine's attempt or age
   // limit), each as a JSON object under dead-letters/<consumer>/, and failed batches, payload
@@ -188,10 +224,16 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   });
   const api = createApi(ctx, { stream, key, ordersTable, ordersByCustomerIndex: ORDERS_BY_CUSTOMER_INDEX });
   const archive = createArchive(ctx, stream, key);
-  const monitoring = createMonitoring(ctx, { key, stream, ordersTable, consumers, api, archive, deadLetters });
+  const monitoring = createMonitoring(ctx, {
+    key, stream, ordersTable, consumers, api, archive, deadLetters,
+    provisionedTables: capacity === undefined ? [] : [
+      { id: "orders-table", table: ordersTable, index: ORDERS_BY_CUSTOMER_INDEX, settings: ["ordersWriteCapacity", "ordersMaxWriteCapacity"] },
+      { id: "idempotency-table", table: idempotencyTable, settings: ["idempotencyWriteCapacity", "idempotencyMaxWriteCapacity"] },
+    ],
+  });
 
   return {
-    key, stream, ordersTable, failuresTable, idempotencyTable, deadLetters, downstreamApiKey: downstream.apiKey,
+    key, stream, ordersTable, failuresTable, idempotencyTable, autoScaling, deadLetters, downstreamApiKey: downstream.apiKey,
     consumers, api, archive, monitoring,
   };
 }

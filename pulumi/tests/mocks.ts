@@ -15,6 +15,8 @@ export interface Recorded {
   name: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** The resource's ignoreChanges option, as the program registered it ([] when none). */
+  ignoreChanges: string[];
 }
 
 export const recorded: Recorded[] = [];
@@ -55,7 +57,8 @@ pulumi.runtime.setMocks(
         rootResourceId: `${args.name}-root`,
         invokeUrl: `https://${args.name}.execute-api.${REGION}.amazonaws.com/${args.inputs.stageName ?? ""}`,
       };
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+      const ignoreChanges = registeredIgnoreChanges.get(`${args.type}::${args.name}`) ?? [];
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, ignoreChanges });
       return { id: `${args.name}-id`, state };
     },
     call: (args) => {
@@ -74,6 +77,23 @@ pulumi.runtime.setMocks(
   false,
 );
 setStackConfig(SERVICE_URLS);
+
+/**
+ * The mock monitor hands newResource the inputs but none of the options, so each resource's
+ * ignoreChanges is read from its registration request (the engine's protocol) on the way in.
+ */
+const registeredIgnoreChanges = new Map<string, string[]>();
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getIgnorechangesList(): string[];
+}
+const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterResourceRequest, callback: unknown): void };
+const registerResource = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req, callback) => {
+  registeredIgnoreChanges.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
+  registerResource(req, callback);
+};
 
 /** The defaults and the services' URLs, with Lambda packages that exist (empty files standing in for the zips). */
 export function testConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {

@@ -110,6 +110,17 @@ test("stacks whose saga stages authenticate to their services, by IAM or by API 
   }
 });
 
+test("a stack on provisioned DynamoDB capacity passes every policy too: its scaling and throttling alarms change no consumer's alarms", async () => {
+  createPipeline(validate(testConfig({ dynamodbCapacity: "provisioned" })));
+  await settle();
+  assert.equal(recorded.filter((r) => r.type === "aws:appautoscaling/target:Target").length, 5);
+  assert.equal(recorded.filter((r) => r.type === ALARM).length, 23);
+  for (const resource of recorded) {
+    assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
+  }
+  assert.deepEqual(await stackViolations(recorded), []);
+});
+
 test("a parameter that is not a SecureString is refused; ssm:GetParameter and execute-api:Invoke on '*' are refused", async () => {
   for (const type of ["String", "StringList"]) {
     assert.deepEqual(await violations("aws:ssm/parameter:Parameter", { name: "/orders/downstream-api-key", type, value: "k" }), [

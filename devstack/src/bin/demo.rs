@@ -122,6 +122,8 @@ struct Summary {
     /// Unique accepted orders by final status (completed, rejected, released, failed), and
     /// those still on their way when the drain timed out (`unfinished`).
     statuses: BTreeMap<String, usize>,
+    /// Orders that did not complete, by status and the service's reason.
+    reasons: BTreeMap<String, BTreeMap<String, usize>>,
     unfinished: usize,
     /// Effects the stand-ins performed, per kind, and what the statuses say they should be.
     effects: BTreeMap<String, usize>,
@@ -398,6 +400,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         dead_letters,
         unfinished: unfinished(&states),
         statuses: saga.statuses,
+        reasons: saga.reasons,
         effects: saga.effects,
         expected_effects: saga.expected_effects,
         duplicate_effects: saga.duplicate_effects,
@@ -438,6 +441,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// What the saga did with the burst.
 struct SagaSummary {
     statuses: BTreeMap<String, usize>,
+    reasons: BTreeMap<String, BTreeMap<String, usize>>,
     effects: BTreeMap<String, usize>,
     expected_effects: BTreeMap<String, usize>,
     duplicate_effects: usize,
@@ -451,6 +455,7 @@ fn saga_summary(
     ledger: &downstream::Ledger,
 ) -> SagaSummary {
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut latency = hdrhistogram::Histogram::<u64>::new(3)
         .unwrap_or_else(|e| unreachable!("3 significant figures is valid: {e}"));
     for id in unique {
@@ -458,6 +463,17 @@ fn saga_summary(
             continue;
         };
         *statuses.entry(state.status.clone()).or_default() += 1;
+        if state.status != "completed" {
+            let reason = state
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".into());
+            *reasons
+                .entry(state.status.clone())
+                .or_default()
+                .entry(reason)
+                .or_default() += 1;
+        }
         if let (Some(done), Some(accepted)) = (state.completed_at, accepted_at.get(id)) {
             let ms = (done - *accepted).whole_milliseconds().max(0);
             let _ = latency.record(u64::try_from(ms).unwrap_or(u64::MAX));
@@ -485,6 +501,7 @@ fn saga_summary(
         .collect();
     SagaSummary {
         statuses,
+        reasons,
         effects,
         expected_effects,
         duplicate_effects: ledger.duplicates.len(),
@@ -797,6 +814,9 @@ fn print_summary(s: &Summary) {
     );
     for (status, n) in &s.statuses {
         println!("    {status:<34} {n:>6}");
+        for (reason, n) in s.reasons.get(status).into_iter().flatten() {
+            println!("      {reason:<32} {n:>6}");
+        }
     }
     println!("    {:<34} {:>6}", "unfinished", s.unfinished);
     println!("  downstream effects            (performed / expected from the statuses)");
