@@ -1,5 +1,6 @@
-//! Analytics: the S3 archive layout, the Athena/Glue schema and named queries, the local
-//! stand-in for Firehose and the replay tool.
+//! Analytics: where the archive lives in S3 and how its objects are named ([`layout`]), shared
+//! by the local Firehose stand-in and, through `archive-layout.json`, the Pulumi program.
 //!
-//! Nothing is here yet: the archive issue builds it. The crate exists so that the workspace
-//! shows the architecture from the start.
+//! The Athena named queries, the Parquet tables and the replay tool are not built yet.
+
+pub mod layout;

@@ -9,6 +9,7 @@
 //! ones chosen by the OS, so two stacks (two test runs) never collide. Dropping a
 //! [`LocalStack`] stops what it started and nothing else.
 
+pub mod archive;
 pub mod downstream;
 pub mod inspect;
 pub mod parameter_store;
@@ -137,7 +138,7 @@ pub struct LocalStack {
 impl LocalStack {
     /// Starts the engines on loopback and creates the pipeline's resources: the stream with
     /// its shards, one enhanced fan-out consumer per processor, the DynamoDB tables and the
-    /// dead-letter bucket.
+    /// dead-letter and archive buckets.
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let (stop, stopped) = watch::channel(false);
         let kinesis = bind(options.kinesis_port)?;
@@ -321,14 +322,14 @@ impl LocalStack {
         )
         .await
         .map_err(|e| provision_error(format!("CreateTable {}", self.names.idempotency_table), e))?;
-        self.s3()
-            .create_bucket()
-            .bucket(&self.names.dead_letter_bucket)
-            .send()
-            .await
-            .map_err(|e| {
-                provision_error(format!("CreateBucket {}", self.names.dead_letter_bucket), e)
-            })?;
+        for bucket in [&self.names.dead_letter_bucket, &self.names.archive_bucket] {
+            self.s3()
+                .create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| provision_error(format!("CreateBucket {bucket}"), e))?;
+        }
         Ok(())
     }
 }

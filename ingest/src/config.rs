@@ -18,6 +18,8 @@ pub const FAILURES_TABLE_VAR: &str = "ORDERS_FAILURES_TABLE_NAME";
 pub const DEAD_LETTER_BUCKET_VAR: &str = "ORDERS_DEAD_LETTER_BUCKET";
 /// Environment variable naming the saga stages' idempotency table.
 pub const IDEMPOTENCY_TABLE_VAR: &str = "ORDERS_IDEMPOTENCY_TABLE_NAME";
+/// Environment variable naming the archive bucket Firehose writes every record to.
+pub const ARCHIVE_BUCKET_VAR: &str = "ORDERS_ARCHIVE_BUCKET";
 
 /// The enhanced fan-out consumers registered on the stream, one per processor.
 pub mod consumers {
@@ -58,6 +60,7 @@ pub struct ResourceNames {
     pub failures_table: String,
     pub dead_letter_bucket: String,
     pub idempotency_table: String,
+    pub archive_bucket: String,
 }
 
 impl Default for ResourceNames {
@@ -69,6 +72,7 @@ impl Default for ResourceNames {
             failures_table: "orders-consumer-failures".to_owned(),
             dead_letter_bucket: "orders-dead-letters".to_owned(),
             idempotency_table: "orders-idempotency".to_owned(),
+            archive_bucket: "orders-archive".to_owned(),
         }
     }
 }
@@ -85,11 +89,12 @@ impl ResourceNames {
             failures_table: var(FAILURES_TABLE_VAR, defaults.failures_table),
             dead_letter_bucket: var(DEAD_LETTER_BUCKET_VAR, defaults.dead_letter_bucket),
             idempotency_table: var(IDEMPOTENCY_TABLE_VAR, defaults.idempotency_table),
+            archive_bucket: var(ARCHIVE_BUCKET_VAR, defaults.archive_bucket),
         }
     }
 
     /// The names as environment variables, for starting a binary that reads [`Self::from_env`].
-    pub fn to_env(&self) -> [(&'static str, String); 6] {
+    pub fn to_env(&self) -> [(&'static str, String); 7] {
         [
             (STREAM_VAR, self.stream.clone()),
             (ORDERS_TABLE_VAR, self.orders_table.clone()),
@@ -97,6 +102,7 @@ impl ResourceNames {
             (FAILURES_TABLE_VAR, self.failures_table.clone()),
             (DEAD_LETTER_BUCKET_VAR, self.dead_letter_bucket.clone()),
             (IDEMPOTENCY_TABLE_VAR, self.idempotency_table.clone()),
+            (ARCHIVE_BUCKET_VAR, self.archive_bucket.clone()),
         ]
     }
 }

@@ -1,20 +1,23 @@
 // The archive: Firehose reads the stream and writes every record, newline-delimited and
 // gzipped, to S3 under events/ by UTC hour; Glue describes it with partition projection (no
 // crawler, no partition maintenance) and an Athena workgroup caps what one query may scan.
+import * as fs from "fs";
+import * as path from "path";
+
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 import { Context } from "./context";
 
+/** The archive's layout, shared with the local Firehose stand-in (analytics::layout). */
+export const ARCHIVE_LAYOUT_FILE = path.join(__dirname, "../../analytics/archive-layout.json");
+const layout: { eventsPrefix: string; errorsPrefix: string; partitions: { name: string; pattern: string }[] } =
+  JSON.parse(fs.readFileSync(ARCHIVE_LAYOUT_FILE, "utf8"));
+
 /** Hive-style partitions of the archive, with Firehose's timestamp format for each. */
-export const ARCHIVE_PARTITIONS: [name: string, firehoseFormat: string][] = [
-  ["year", "yyyy"],
-  ["month", "MM"],
-  ["day", "dd"],
-  ["hour", "HH"],
-];
-export const EVENTS_PREFIX = "events/";
-export const ERRORS_PREFIX = "errors/";
+export const ARCHIVE_PARTITIONS: [name: string, firehoseFormat: string][] = layout.partitions.map((p) => [p.name, p.pattern]);
+export const EVENTS_PREFIX = layout.eventsPrefix;
+export const ERRORS_PREFIX = layout.errorsPrefix;
 
 /** `year=!{timestamp:yyyy}/…/hour=!{timestamp:HH}/`: an hour's folder, in Firehose's syntax. */
 const firehoseHour = ARCHIVE_PARTITIONS.map(([n, f]) => `${n}=!{timestamp:${f}}/`).join("");

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use devstack::archive::{Archive, ArchiveConfig};
 use devstack::downstream::{self, Kind, StandInConfig};
 use devstack::sample::{self, BadInput};
 use devstack::{KinesisEngine, LocalStack, StackOptions, free_port, inspect, workspace_binary};
@@ -133,6 +134,8 @@ struct Summary {
     /// Records on the stream at the end (orders and lifecycle events), their data bytes and the
     /// sizes AWS bills: what the cost model counts per order.
     stream: inspect::StreamTotals,
+    /// What the archive's Firehose stand-in wrote to S3: must be every stream record.
+    archived: devstack::archive::Totals,
     /// Per consumer, from its log: DynamoDB write units (its batches' `WriteCapacityUnits`),
     /// batches (what a Lambda invocation is on AWS), and log bytes.
     consumers: BTreeMap<String, ConsumerCounts>,
@@ -239,6 +242,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
         ],
     )?;
+    // The archive's Firehose delivery stream, with the Pulumi program's buffering: the whole
+    // burst fits one buffer, written when the demo stops it.
+    let archive = Archive::start(
+        stack.kinesis(),
+        stack.s3(),
+        &stack.names.stream,
+        &stack.names.archive_bucket,
+        ArchiveConfig::default(),
+    );
     let mut materialiser = spawn(
         &stack,
         "materialiser",
@@ -361,6 +373,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let saga = saga_summary(&unique, &tally.accepted_at, &states, &stand_ins.ledger());
     let stream = inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
+    let archived = archive.stop().await;
     let total_seconds = started.elapsed().as_secs_f64();
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
     let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
@@ -405,6 +418,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         expected_effects: saga.expected_effects,
         duplicate_effects: saga.duplicate_effects,
         stream,
+        archived,
         consumers,
         outage_seconds: args.outage_seconds,
         latency_to_completed_ms: saga.latency_ms,
@@ -432,6 +446,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         || summary.dead_letters > 0
         || summary.unexpected_answers > 0
         || summary.materialised != summary.accepted_unique
+        || summary.archived.records != summary.stream.records
     {
         bail!("the pipeline lost or mishandled orders: see the summary above");
     }
@@ -831,6 +846,10 @@ fn print_summary(s: &Summary) {
         s.stream.records,
         per_order(s.stream.records),
         s.stream.bytes as f64 / s.stream.records.max(1) as f64
+    );
+    println!(
+        "  archived            {:>8}  records in {} gzipped object(s) under events/ in S3",
+        s.archived.records, s.archived.objects
     );
     println!(
         "  billed KiB per order{:>8.2}  in (1 KiB per record), {:.2} Firehose (5 KiB per record)",
