@@ -277,15 +277,17 @@ async fn calls_carry_the_signature_or_key_the_services_require_and_nothing_else_
     use processors::saga::auth::DownstreamAuth;
     use processors::saga::client::{CallError, ServiceClient};
 
-    let sigv4 = |secret: &str| DownstreamAuth::SigV4 {
-        credentials: SharedCredentialsProvider::new(Credentials::new(
-            LOCAL_KEY.0,
-            secret,
-            None,
-            None,
-            "test",
-        )),
-        region: "us-east-1".into(),
+    let sigv4 = |secret: &str| {
+        DownstreamAuth::sigv4(
+            SharedCredentialsProvider::new(Credentials::new(
+                LOCAL_KEY.0,
+                secret,
+                None,
+                None,
+                "test",
+            )),
+            "us-east-1".into(),
+        )
     };
     let cases = [
         (

@@ -2,7 +2,10 @@
 //! signature for a service behind IAM-authorised API Gateway (made by the AWS signing crate with
 //! the function's own credentials), or an API key read once from Parameter Store at start.
 
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -20,19 +23,28 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 #[derive(Clone)]
 pub enum DownstreamAuth {
     None,
-    SigV4 {
-        credentials: SharedCredentialsProvider,
-        region: String,
-    },
+    SigV4(Arc<SigV4>),
     ApiKey(String),
 }
+
+/// What SigV4 signs with: the credentials provider (the SDK's chain), cached here because the
+/// chain itself is not (on Fargate each call would ask the container's credentials endpoint),
+/// and the region.
+pub struct SigV4 {
+    provider: SharedCredentialsProvider,
+    region: String,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+/// Cached credentials are renewed this long before they expire.
+const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 
 impl std::fmt::Debug for DownstreamAuth {
     // Never the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::None => f.write_str("None"),
-            Self::SigV4 { region, .. } => write!(f, "SigV4 {{ region: {region} }}"),
+            Self::SigV4(sigv4) => write!(f, "SigV4 {{ region: {} }}", sigv4.region),
             Self::ApiKey(_) => f.write_str("ApiKey(…)"),
         }
     }
@@ -63,6 +75,15 @@ pub enum SignError {
 }
 
 impl DownstreamAuth {
+    /// SigV4 with `provider`'s credentials in `region`.
+    pub fn sigv4(provider: SharedCredentialsProvider, region: String) -> Self {
+        Self::SigV4(Arc::new(SigV4 {
+            provider,
+            region,
+            cached: tokio::sync::Mutex::new(None),
+        }))
+    }
+
     /// From [`AUTH_ENV`]: for `iam`, the SDK's credentials and region; for `api-key`, the
     /// parameter named by [`API_KEY_PARAMETER_ENV`], read now with decryption.
     pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, AuthConfigError> {
@@ -70,10 +91,9 @@ impl DownstreamAuth {
         match mode.trim() {
             "" | "none" => Ok(Self::None),
             "iam" => match (sdk.credentials_provider(), sdk.region()) {
-                (Some(credentials), Some(region)) => Ok(Self::SigV4 {
-                    credentials,
-                    region: region.to_string(),
-                }),
+                (Some(credentials), Some(region)) => {
+                    Ok(Self::sigv4(credentials, region.to_string()))
+                }
                 _ => Err(AuthConfigError::NoCredentials),
             },
             "api-key" => {
@@ -114,14 +134,8 @@ impl DownstreamAuth {
         match self {
             Self::None => Ok(Vec::new()),
             Self::ApiKey(key) => Ok(vec![(API_KEY_HEADER.to_owned(), key.clone())]),
-            Self::SigV4 {
-                credentials,
-                region,
-            } => {
-                let credentials = credentials
-                    .provide_credentials()
-                    .await
-                    .map_err(SignError::Credentials)?;
+            Self::SigV4(sigv4) => {
+                let (credentials, region) = (sigv4.credentials().await?, &sigv4.region);
                 sigv4_headers(
                     credentials,
                     region,
@@ -137,10 +151,32 @@ impl DownstreamAuth {
     }
 }
 
+impl SigV4 {
+    /// The cached credentials while they are good for more than [`RENEW_BEFORE`], else new ones
+    /// from the provider.
+    async fn credentials(&self) -> Result<Credentials, SignError> {
+        let mut cached = self.cached.lock().await;
+        let renew_by = SystemTime::now() + RENEW_BEFORE;
+        if let Some(credentials) = cached
+            .as_ref()
+            .filter(|c| c.expiry().is_none_or(|expiry| expiry > renew_by))
+        {
+            return Ok(credentials.clone());
+        }
+        let fresh = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(SignError::Credentials)?;
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
+
 /// The headers (`authorization`, `x-amz-date`, and `x-amz-security-token` for temporary
 /// credentials) that sign a request for [`SIGNING_NAME`] in `region` at `time`.
 pub fn sigv4_headers(
-    credentials: aws_credential_types::Credentials,
+    credentials: Credentials,
     region: &str,
     time: SystemTime,
     method: &str,
@@ -169,4 +205,71 @@ pub fn sigv4_headers(
         .into_iter()
         .map(|header| (header.name().to_owned(), header.value().to_owned()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::credential_fn::provide_credentials_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// SigV4 over a provider that counts its calls and hands out credentials valid for `valid`.
+    fn counting(valid: Option<Duration>) -> (DownstreamAuth, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let provider = provide_credentials_fn(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let expiry = valid.map(|valid| SystemTime::now() + valid);
+                Ok(Credentials::new("AKID", "secret", None, expiry, "test"))
+            }
+        });
+        (
+            DownstreamAuth::sigv4(SharedCredentialsProvider::new(provider), "eu-west-1".into()),
+            calls,
+        )
+    }
+
+    async fn sign(auth: &DownstreamAuth) -> Vec<(String, String)> {
+        auth.headers(
+            "POST",
+            "https://api.example/sales",
+            &[("idempotency-key", "k")],
+            b"{}",
+        )
+        .await
+        .expect("signed")
+    }
+
+    #[tokio::test]
+    async fn credentials_are_reused_until_they_near_expiry() {
+        let (lasting, calls) = counting(Some(Duration::from_secs(3600)));
+        for _ in 0..3 {
+            let headers = sign(&lasting).await;
+            let authorization = &headers
+                .iter()
+                .find(|(n, _)| n == "authorization")
+                .expect("signed")
+                .1;
+            assert!(
+                authorization.contains("Credential=AKID/"),
+                "{authorization}"
+            );
+            assert!(
+                authorization.contains("/eu-west-1/execute-api/aws4_request"),
+                "{authorization}"
+            );
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        let (expiring, calls) = counting(Some(Duration::from_secs(60)));
+        sign(&expiring).await;
+        sign(&expiring).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "renewed inside the last five minutes"
+        );
+    }
 }
