@@ -492,3 +492,22 @@ pub fn log_events(lines: &Mutex<Vec<String>>, message: &str) -> Vec<HashMap<Stri
         .filter_map(|event| serde_json::from_value(event["fields"].clone()).ok())
         .collect()
 }
+
+/// The downstream stand-ins with answers in 0–2 ms, so that tests run fast; `configure` sets
+/// faults, rules and authentication.
+pub async fn fast_stand_ins(
+    configure: impl FnOnce(&mut devstack::downstream::StandInConfig),
+) -> devstack::downstream::StandIns {
+    let mut config = devstack::downstream::StandInConfig::default();
+    for latency in [
+        &mut config.inventory.latency_ms,
+        &mut config.fulfilment.latency_ms,
+        &mut config.accounting.latency_ms,
+    ] {
+        (latency.min, latency.max) = (0, 2);
+    }
+    configure(&mut config);
+    devstack::downstream::serve(config)
+        .await
+        .expect("stand-ins serve")
+}

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use devstack::downstream::{self, Kind, StandInConfig};
+use devstack::downstream::Kind;
 use devstack::sample;
 use ingest::envelope::Envelope;
 use ingest::order::Channel;
-use pipeline_tests::TestPipeline;
+use pipeline_tests::{TestPipeline, fast_stand_ins};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
@@ -122,15 +122,7 @@ async fn a_customer_reads_their_own_orders_and_never_anothers() {
 #[tokio::test]
 async fn an_order_that_breaks_the_rules_is_shown_as_rejected_and_never_reserved() {
     let pipeline = TestPipeline::start().await;
-    let mut config = StandInConfig::default();
-    for latency in [
-        &mut config.inventory.latency_ms,
-        &mut config.fulfilment.latency_ms,
-        &mut config.accounting.latency_ms,
-    ] {
-        (latency.min, latency.max) = (0, 2);
-    }
-    let stand_ins = downstream::serve(config).await.expect("stand-ins");
+    let stand_ins = fast_stand_ins(|_| {}).await;
     let _materialiser = pipeline.start_materialiser();
     let _saga = pipeline.start_saga(&stand_ins.url);
     let mut rng = StdRng::seed_from_u64(62);

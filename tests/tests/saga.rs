@@ -1,28 +1,48 @@
 //! The saga end to end on the local stack: orders through the gateway, the materialiser and the
 //! three stages on the standalone host, the downstream stand-ins with their effect ledger.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use devstack::downstream::{self, Kind, StandInConfig, StandIns};
+use devstack::downstream::{Kind, StandIns};
 use devstack::{sample, workspace_binary};
 use ingest::order::{Channel, OrderRequest};
-use pipeline_tests::TestPipeline;
+use pipeline_tests::{TestPipeline, fast_stand_ins};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use uuid::Uuid;
 
-/// Stand-ins with no latency, so the tests run fast; `configure` sets faults and rules.
-async fn stand_ins(configure: impl FnOnce(&mut StandInConfig)) -> StandIns {
-    let mut config = StandInConfig::default();
-    for latency in [
-        &mut config.inventory.latency_ms,
-        &mut config.fulfilment.latency_ms,
-        &mut config.accounting.latency_ms,
+/// The environment of the three stage processes, each pointed at its stand-in.
+fn stage_env(pipeline: &TestPipeline, stand_ins: &StandIns) -> Vec<(String, String)> {
+    let mut env = pipeline.stack.env();
+    for (var, service) in [
+        ("INVENTORY_URL", "inventory"),
+        ("FULFILMENT_URL", "fulfilment"),
+        ("ACCOUNTING_URL", "accounting"),
     ] {
-        (latency.min, latency.max) = (0, 2);
+        env.push((var.into(), format!("{}/{service}", stand_ins.url)));
     }
-    configure(&mut config);
-    downstream::serve(config).await.expect("stand-ins serve")
+    env
+}
+
+/// Starts the three stages as `consumer` processes with `env`; they stop when dropped.
+fn spawn_stages(env: &[(String, String)]) -> Vec<(tokio::process::Child, Arc<Mutex<Vec<String>>>)> {
+    ["inventory", "fulfilment", "accounting"]
+        .into_iter()
+        .map(|stage| {
+            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.to_vec())
+        })
+        .collect()
+}
+
+/// Posts `count` orders (from `seed`) and waits until every one is completed.
+async fn post_until_completed(pipeline: &TestPipeline, seed: u64, count: usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let orders = post_orders(pipeline, &mut rng, count).await;
+    let waiting = pipeline
+        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .await;
+    assert!(waiting.is_empty(), "not completed: {waiting:?}");
 }
 
 /// Posts `count` orders from a few customers through the gateway; their ids.
@@ -61,7 +81,7 @@ fn effects(stand_ins: &StandIns, kind: Kind, order_id: Uuid) -> usize {
 #[tokio::test]
 async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_adds_none() {
     let pipeline = TestPipeline::start().await;
-    let stand_ins = stand_ins(|_| {}).await;
+    let stand_ins = fast_stand_ins(|_| {}).await;
     let _materialiser = pipeline.start_materialiser();
     let _saga = pipeline.start_saga(&stand_ins.url);
     let mut rng = StdRng::seed_from_u64(51);
@@ -108,7 +128,7 @@ async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_a
 #[tokio::test]
 async fn out_of_stock_is_rejected_and_nothing_is_shipped_or_booked() {
     let pipeline = TestPipeline::start().await;
-    let stand_ins = stand_ins(|config| {
+    let stand_ins = fast_stand_ins(|config| {
         config.inventory.out_of_stock.insert("SOLD-OUT".into());
     })
     .await;
@@ -137,7 +157,7 @@ async fn out_of_stock_is_rejected_and_nothing_is_shipped_or_booked() {
 #[tokio::test]
 async fn fulfilment_failing_for_good_releases_the_reservation_once() {
     let pipeline = TestPipeline::start().await;
-    let stand_ins = stand_ins(|config| {
+    let stand_ins = fast_stand_ins(|config| {
         config.fulfilment.unshippable.insert("OVERSIZE".into());
     })
     .await;
@@ -187,7 +207,7 @@ async fn fulfilment_failing_for_good_releases_the_reservation_once() {
 #[tokio::test]
 async fn a_30_second_fulfilment_outage_mid_burst_completes_every_order_once() {
     let pipeline = TestPipeline::start().await;
-    let stand_ins = stand_ins(|_| {}).await;
+    let stand_ins = fast_stand_ins(|_| {}).await;
     let _materialiser = pipeline.start_materialiser();
     // Enough attempts to outlast the outage with the tests' short retry budget.
     let _saga = pipeline.start_saga_with(&stand_ins.url, 100);
@@ -217,7 +237,7 @@ async fn a_30_second_fulfilment_outage_mid_burst_completes_every_order_once() {
 async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_one_reservation() {
     let pipeline = TestPipeline::start().await;
     // The reservation is made at once; its answer takes 3 s to come back: the crash window.
-    let stand_ins = stand_ins(|config| {
+    let stand_ins = fast_stand_ins(|config| {
         config.inventory.latency_ms.min = 3000;
         config.inventory.latency_ms.max = 3000;
     })
@@ -312,7 +332,7 @@ async fn calls_carry_the_signature_or_key_the_services_require_and_nothing_else_
         ),
     ];
     for (required, attempts) in cases {
-        let stand_ins = stand_ins(|config| config.auth = required.clone()).await;
+        let stand_ins = fast_stand_ins(|config| config.auth = required.clone()).await;
         for (index, (auth, refused)) in attempts.into_iter().enumerate() {
             let what = format!("{required:?} with {auth:?}");
             let client = ServiceClient::new(
@@ -348,7 +368,7 @@ async fn calls_carry_the_signature_or_key_the_services_require_and_nothing_else_
 #[tokio::test]
 async fn with_iam_authorisation_the_stage_processes_sign_every_call_and_orders_complete() {
     let pipeline = TestPipeline::start().await;
-    let stand_ins = stand_ins(|config| {
+    let stand_ins = fast_stand_ins(|config| {
         config.auth = devstack::downstream::RequiredAuth::Iam {
             access_key_id: LOCAL_KEY.0.into(),
             secret_access_key: LOCAL_KEY.1.into(),
@@ -356,27 +376,10 @@ async fn with_iam_authorisation_the_stage_processes_sign_every_call_and_orders_c
     })
     .await;
     let _materialiser = pipeline.start_materialiser();
-    let mut env = pipeline.stack.env();
-    for (var, service) in [
-        ("INVENTORY_URL", "inventory"),
-        ("FULFILMENT_URL", "fulfilment"),
-        ("ACCOUNTING_URL", "accounting"),
-    ] {
-        env.push((var.into(), format!("{}/{service}", stand_ins.url)));
-    }
+    let mut env = stage_env(&pipeline, &stand_ins);
     env.push(("DOWNSTREAM_AUTH".into(), "iam".into()));
-    let _stages: Vec<_> = ["inventory", "fulfilment", "accounting"]
-        .into_iter()
-        .map(|stage| {
-            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.clone())
-        })
-        .collect();
-    let mut rng = StdRng::seed_from_u64(57);
-    let orders = post_orders(&pipeline, &mut rng, 5).await;
-    let waiting = pipeline
-        .wait_status(&orders, &["completed"], Duration::from_secs(60))
-        .await;
-    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let _stages = spawn_stages(&env);
+    post_until_completed(&pipeline, 57, 5).await;
     let ledger = stand_ins.ledger();
     for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
         assert_eq!(ledger.count(kind), 5, "{kind:?}");
@@ -403,37 +406,20 @@ async fn with_an_api_key_in_parameter_store_the_stage_processes_read_it_at_start
         .send()
         .await
         .expect("PutParameter");
-    let stand_ins = stand_ins(|config| {
+    let stand_ins = fast_stand_ins(|config| {
         config.auth = devstack::downstream::RequiredAuth::ApiKey { key: key.clone() }
     })
     .await;
     let _materialiser = pipeline.start_materialiser();
-    let mut env = pipeline.stack.env();
-    for (var, service) in [
-        ("INVENTORY_URL", "inventory"),
-        ("FULFILMENT_URL", "fulfilment"),
-        ("ACCOUNTING_URL", "accounting"),
-    ] {
-        env.push((var.into(), format!("{}/{service}", stand_ins.url)));
-    }
+    let mut env = stage_env(&pipeline, &stand_ins);
     env.push(store.env());
     env.push(("DOWNSTREAM_AUTH".into(), "api-key".into()));
     env.push((
         "DOWNSTREAM_API_KEY_PARAMETER".into(),
         "/orders/downstream-api-key".into(),
     ));
-    let _stages: Vec<_> = ["inventory", "fulfilment", "accounting"]
-        .into_iter()
-        .map(|stage| {
-            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.clone())
-        })
-        .collect();
-    let mut rng = StdRng::seed_from_u64(58);
-    let orders = post_orders(&pipeline, &mut rng, 5).await;
-    let waiting = pipeline
-        .wait_status(&orders, &["completed"], Duration::from_secs(60))
-        .await;
-    assert!(waiting.is_empty(), "not completed: {waiting:?}");
+    let _stages = spawn_stages(&env);
+    post_until_completed(&pipeline, 58, 5).await;
     assert_eq!(stand_ins.ledger().count(Kind::Sale), 5);
 
     // A parameter that does not exist stops the stage at start, naming it.
