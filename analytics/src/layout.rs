@@ -20,6 +20,34 @@ pub struct Layout {
     pub errors_prefix: String,
     /// Hive-style folders of the hour, outermost first.
     pub partitions: Vec<Partition>,
+    /// Where the analyst tables' Parquet files go, one folder per table.
+    pub tables_prefix: String,
+    /// The tables' one partition: the UTC date of the event's time.
+    pub table_partition: TablePartition,
+    /// The analyst tables and their columns, as Glue declares them.
+    pub tables: Vec<TableDefinition>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct TablePartition {
+    pub name: String,
+    /// Glue's projection format of its values (`yyyy-MM-dd`).
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct TableDefinition {
+    pub name: String,
+    pub about: String,
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// Its Glue type: `string`, `int`, `bigint` or `timestamp`.
+    #[serde(rename = "type")]
+    pub glue_type: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -98,6 +126,23 @@ impl Layout {
             w.minute(),
             w.second()
         )
+    }
+
+    /// `tables/order_events/date=2026-11-25/`: the folder of `table`'s rows of `date`.
+    pub fn table_folder(&self, table: &str, date: time::Date) -> String {
+        format!(
+            "{}{table}/{}={:04}-{:02}-{:02}/",
+            self.tables_prefix,
+            self.table_partition.name,
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    }
+
+    /// The definition of the table called `name`.
+    pub fn table(&self, name: &str) -> Option<&TableDefinition> {
+        self.tables.iter().find(|t| t.name == name)
     }
 }
 

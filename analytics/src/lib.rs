@@ -1,6 +1,8 @@
-//! Analytics: where the archive lives in S3 and how its objects are named ([`layout`]), shared
-//! by the local Firehose stand-in and, through `archive-layout.json`, the Pulumi program.
-//!
-//! The Athena named queries, the Parquet tables and the replay tool are not built yet.
+//! Analytics: where the archive lives in S3 and how its objects are named ([`layout`], shared
+//! with the Pulumi program through `archive-layout.json`), reading it ([`archive`]), and
+//! replaying a window of the stream's events from the stream or the archive ([`replay`]).
 
+pub mod archive;
 pub mod layout;
+#[cfg(feature = "replay")]
+pub mod replay;

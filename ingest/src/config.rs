@@ -126,3 +126,15 @@ pub fn init_tracing() {
         .with_current_span(false)
         .init();
 }
+
+/// Logs for a command-line tool: plain lines on standard error, which leaves standard output to
+/// the tool's answer; level from `RUST_LOG` (default warn).
+pub fn init_cli_tracing() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+}

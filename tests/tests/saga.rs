@@ -10,6 +10,8 @@ use ingest::order::{Channel, OrderRequest};
 use pipeline_tests::{TestPipeline, fast_stand_ins};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 /// The environment of the three stage processes, each pointed at its stand-in.
@@ -97,14 +99,28 @@ async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_a
     assert_eq!(ledger.count(Kind::Release), 0);
     assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
 
-    // The whole window put on the stream again (a replay, every record delivered twice).
-    for record in pipeline.stream_records().await {
-        pipeline
-            .put_record(
-                record.partition_key().unwrap_or_default(),
-                record.data().as_ref().to_vec(),
-            )
-            .await;
+    // The whole window replayed with the replay tool: onto the stream (every consumer sees each
+    // record again), then straight into the inventory stage's handler.
+    let window = [
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        &OffsetDateTime::now_utc().format(&Rfc3339).expect("formats"),
+    ];
+    for into in ["stream", "inventory"] {
+        let output = tokio::process::Command::new(workspace_binary("replay"))
+            .args(window)
+            .args(["--into", into])
+            .envs(pipeline.stack.env())
+            .env("INVENTORY_URL", format!("{}/inventory", stand_ins.url))
+            .output()
+            .await
+            .expect("run `cargo build --bins` first");
+        assert!(
+            output.status.success(),
+            "replay --into {into}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     // A new order behind the replay, per customer key, shows the replay has been handled.
     let later = post_orders(&pipeline, &mut rng, 5).await;

@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use ingest::config::{ResourceNames, aws_config, consumers, init_tracing};
-use ingest::lifecycle::Stage;
+use clap::Parser;
+use ingest::config::{ResourceNames, aws_config, init_tracing};
 use processors::batch::RecordHandler;
 use processors::checkpoint::CheckpointStore;
 use processors::host::efo::{EfoConfig, EfoHost};
-use processors::host::{aws_engine, saga_stage};
-use processors::materialiser::Materialiser;
-use processors::store::DynamoOrderStore;
+use processors::host::{Consumer, aws_engine, consumer_handler};
 
 /// Run one of the pipeline's consumers on every shard of the stream until SIGTERM or Ctrl-C.
 ///
@@ -25,39 +22,13 @@ struct Args {
     consumer: Consumer,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Consumer {
-    Materialiser,
-    Inventory,
-    Fulfilment,
-    Accounting,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_tracing();
     let sdk = aws_config().await;
-    match args.consumer {
-        Consumer::Materialiser => {
-            let orders = DynamoOrderStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                ResourceNames::from_env().orders_table,
-            );
-            run(consumers::MATERIALISER, Materialiser::new(orders), &sdk).await
-        }
-        Consumer::Inventory => run_stage(Stage::Inventory, consumers::INVENTORY, &sdk).await,
-        Consumer::Fulfilment => run_stage(Stage::Fulfilment, consumers::FULFILMENT, &sdk).await,
-        Consumer::Accounting => run_stage(Stage::Accounting, consumers::ACCOUNTING, &sdk).await,
-    }
-}
-
-async fn run_stage(
-    stage: Stage,
-    consumer: &str,
-    sdk: &aws_config::SdkConfig,
-) -> anyhow::Result<()> {
-    run(consumer, saga_stage(stage, consumer, sdk).await?, sdk).await
+    let handler = consumer_handler(args.consumer, &sdk).await?;
+    run(args.consumer.name(), handler, &sdk).await
 }
 
 async fn run<H: RecordHandler + 'static>(

@@ -97,3 +97,80 @@ pub async fn saga_stage(
         budget + timeout,
     ))
 }
+
+/// The pipeline's consumers, each with its enhanced fan-out consumer's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Consumer {
+    Materialiser,
+    Inventory,
+    Fulfilment,
+    Accounting,
+}
+
+impl Consumer {
+    /// Its enhanced fan-out consumer's name: also its metrics dimension and dead letters' prefix.
+    pub fn name(self) -> &'static str {
+        use ingest::config::consumers;
+        match self {
+            Self::Materialiser => consumers::MATERIALISER,
+            Self::Inventory => consumers::INVENTORY,
+            Self::Fulfilment => consumers::FULFILMENT,
+            Self::Accounting => consumers::ACCOUNTING,
+        }
+    }
+}
+
+/// Any of the pipeline's handlers, so that one host or tool can run whichever is asked for.
+pub enum ConsumerHandler {
+    Materialiser(crate::materialiser::Materialiser<crate::store::DynamoOrderStore>),
+    Stage(crate::saga::SagaStage<crate::saga::idempotency::DynamoIdempotency>),
+}
+
+impl crate::batch::RecordHandler for ConsumerHandler {
+    async fn handle(
+        &self,
+        record: &crate::record::StreamRecord,
+    ) -> Result<crate::batch::Handled, crate::batch::RecordError> {
+        match self {
+            Self::Materialiser(handler) => handler.handle(record).await,
+            Self::Stage(handler) => handler.handle(record).await,
+        }
+    }
+
+    async fn dead_lettered(
+        &self,
+        record: &crate::record::StreamRecord,
+        letter: &crate::dead_letter::DeadLetter,
+    ) -> Vec<ingest::producer::Entry> {
+        match self {
+            Self::Materialiser(handler) => handler.dead_lettered(record, letter).await,
+            Self::Stage(handler) => handler.dead_lettered(record, letter).await,
+        }
+    }
+}
+
+/// `consumer`'s handler, configured from the environment as on AWS.
+pub async fn consumer_handler(
+    consumer: Consumer,
+    sdk: &aws_config::SdkConfig,
+) -> Result<ConsumerHandler, SagaConfigError> {
+    use ingest::lifecycle::Stage;
+    let stage = match consumer {
+        Consumer::Materialiser => {
+            let orders = crate::store::DynamoOrderStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                ResourceNames::from_env().orders_table,
+            );
+            return Ok(ConsumerHandler::Materialiser(
+                crate::materialiser::Materialiser::new(orders),
+            ));
+        }
+        Consumer::Inventory => Stage::Inventory,
+        Consumer::Fulfilment => Stage::Fulfilment,
+        Consumer::Accounting => Stage::Accounting,
+    };
+    Ok(ConsumerHandler::Stage(
+        saga_stage(stage, consumer.name(), sdk).await?,
+    ))
+}
