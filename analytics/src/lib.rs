@@ -1,8 +1,12 @@
 //! Analytics: where the archive lives in S3 and how its objects are named ([`layout`], shared
-//! with the Pulumi program through `archive-layout.json`), reading it ([`archive`]), and
-//! replaying a window of the stream's events from the stream or the archive ([`replay`]).
+//! with the Pulumi program through `archive-layout.json`), reading it ([`archive`]), the analyst
+//! tables built from it ([`tables`]), the named queries run locally ([`sql`]), and replaying a
+//! window of the stream's events from the stream or the archive ([`replay`]).
 
 pub mod archive;
 pub mod layout;
 #[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "sql")]
+pub mod sql;
+pub mod tables;
