@@ -1,4 +1,4 @@
-// The security rules every stack must pass, and the alarms every consumer must have, as a
+// The security rules every stack must pass, and the alarms every consumer and Lambda must have, as a
 // Pulumi policy pack. Kept apart from policy/index.ts (which serves the pack) so that tests can
 // import and exercise them.
 import * as aws from "@pulumi/aws";
@@ -52,6 +52,32 @@ export const consumersAlarmed: StackValidationPolicy = {
       if (!behind) {
         reportViolation(`consumer ${consumer} has no IteratorAge alarm on its function ${fn.name}`);
       }
+    }
+  },
+};
+
+/**
+ * Every Lambda writes its logs to a log group of the stack's that has a retention, and has an
+ * alarm on its Errors metric: none runs unwatched, or logs forever. Like the consumers' rule,
+ * it is reported as not run on a preview that cannot know those names yet.
+ */
+export const lambdasLoggedAndAlarmed: StackValidationPolicy = {
+  name: "lambda-log-group-and-errors-alarm",
+  description: "Every Lambda logs to a log group with a retention and has an alarm on its AWS/Lambda Errors metric.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const alarms = resourcesOf(args.resources, aws.cloudwatch.MetricAlarm);
+    const logGroups = resourcesOf(args.resources, aws.cloudwatch.LogGroup);
+    for (const fn of resourcesOf(args.resources, aws.lambda.Function)) {
+      const logGroup = logGroups.find((g) => g.name === fn.loggingConfig?.logGroup);
+      if (!logGroup) {
+        reportViolation(`Lambda ${fn.name} does not log to a log group of the stack`);
+      } else if (!logGroup.retentionInDays) {
+        reportViolation(`Lambda ${fn.name} logs to ${logGroup.name}, which has no retention`);
+      }
+      const errors = alarms.some((a) =>
+        a.namespace === "AWS/Lambda" && a.metricName === "Errors" && a.dimensions?.FunctionName === fn.name);
+      if (!errors) reportViolation(`Lambda ${fn.name} has no alarm on its AWS/Lambda Errors metric`);
     }
   },
 };
@@ -140,7 +166,25 @@ export const policies: Policies = [
       if (parameter.type !== "SecureString") reportViolation(`the parameter must be a SecureString, not ${parameter.type}`);
     }),
   },
+  {
+    name: "glue-table-partition-projection",
+    description: "Every Glue table over the archive finds its partitions by projection: nothing to crawl or add, and a query reads only the partitions it names.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.glue.CatalogTable, (table, _args, reportViolation) => {
+      const parameters = table.parameters ?? {};
+      const keys = (table.partitionKeys ?? []).map((k) => k.name);
+      if (parameters["projection.enabled"] !== "true") reportViolation("projection.enabled must be true");
+      if (keys.length === 0) reportViolation("the table must have partition keys for the projection");
+      for (const key of keys) {
+        if (!parameters[`projection.${key}.type`]) reportViolation(`partition key ${key} has no projection.${key}.type`);
+      }
+      if (!parameters["storage.location.template"]?.startsWith("s3://")) {
+        reportViolation("storage.location.template must be the s3:// location of a partition");
+      }
+    }),
+  },
   consumersAlarmed,
+  lambdasLoggedAndAlarmed,
 ];
 
 /**

@@ -26,12 +26,21 @@ export function packagePath(ctx: Context, binary: string): string {
   return zip;
 }
 
+/** A Lambda's own size and concurrency, where it differs from the stack's (lambdaMemoryMb, lambdaTimeoutSeconds). */
+export interface LambdaSizing {
+  memoryMb?: number;
+  timeoutSeconds?: number;
+  /** Reserved concurrency: also the most instances that may run at once. Unset: none reserved, no cap. */
+  reservedConcurrency?: number;
+}
+
 export function rustLambda(
   ctx: Context,
   name: string,
   binary: string,
   grants: Grant[],
   environment: Record<string, pulumi.Input<string>>,
+  sizing: LambdaSizing = {},
 ): RustLambda {
   const functionName = ctx.name(name);
   // Created here, not by Lambda on first write, so that it has a retention and is deleted
@@ -52,8 +61,9 @@ export function rustLambda(
     handler: "bootstrap",
     architectures: [ctx.config.lambdaArchitecture],
     code: new pulumi.asset.FileArchive(packagePath(ctx, binary)),
-    memorySize: ctx.config.lambdaMemoryMb,
-    timeout: ctx.config.lambdaTimeoutSeconds,
+    memorySize: sizing.memoryMb ?? ctx.config.lambdaMemoryMb,
+    timeout: sizing.timeoutSeconds ?? ctx.config.lambdaTimeoutSeconds,
+    reservedConcurrentExecutions: sizing.reservedConcurrency,
     role: role.arn,
     environment: { variables: environment },
     tracingConfig: { mode: ctx.config.lambdaTracing },

@@ -7,6 +7,7 @@ import { Api, STAGE } from "./api";
 import { Archive } from "./archive";
 import { Consumer } from "./consumers";
 import { Context } from "./context";
+import { RustLambda } from "./lambdas";
 
 export interface MonitoringResources {
   key: aws.kms.Key;
@@ -15,6 +16,8 @@ export interface MonitoringResources {
   consumers: Consumer[];
   api: Api;
   archive: Archive;
+  /** The hourly Lambda that writes the analyst tables. */
+  orderTables: RustLambda;
   deadLetters: aws.s3.Bucket;
   /** The tables on provisioned capacity (dynamodbCapacity provisioned), each alarmed on when its writes keep being throttled; none on-demand. */
   provisionedTables?: ProvisionedTable[];
@@ -217,6 +220,21 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     treatMissingData: "notBreaching",
   });
 
+  // Runs hourly: one failed run leaves the analyst tables an hour staler, and is worth a look.
+  alarm("order-tables-errors", {
+    alarmDescription: "The order-tables Lambda failed in the last hour: the analyst tables under tables/ may be stale " +
+      "(the next hourly run rebuilds the day; its log group says why this one failed)",
+    namespace: "AWS/Lambda",
+    metricName: "Errors",
+    dimensions: { FunctionName: r.orderTables.fn.name },
+    statistic: "Sum",
+    period: 3600,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+  });
+
   for (const provisioned of r.provisionedTables ?? []) {
     const throttled = (dimensions: Record<string, pulumi.Input<string>>) => ({
       namespace: "AWS/DynamoDB", metricName: "WriteThrottleEvents", dimensions, stat: "Sum", period: 300,
@@ -249,21 +267,21 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
   }
 
   const dashboardName = ctx.name("pipeline");
-  const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({
+  const widget = (title: string, metrics: unknown[][], x: number, y: number, period = 60) => ({
     type: "metric",
     x,
     y,
     width: 12,
     height: 6,
-    properties: { title, metrics, region: ctx.region, period: 60, view: "timeSeries", stacked: false },
+    properties: { title, metrics, region: ctx.region, period, view: "timeSeries", stacked: false },
   });
   const consumerNames = r.consumers.map((c) => c.lambda.fn.name);
   const dashboard = new aws.cloudwatch.Dashboard(dashboardName, {
     dashboardName,
     dashboardBody: pulumi.jsonStringify(pulumi.all([
       r.api.restApi.name, r.stream.name, r.ordersTable.name, r.archive.firehose.name, ctx.region,
-      pulumi.all(consumerNames), pulumi.all(alarms.map((a) => a.arn)),
-    ]).apply(([apiName, streamName, tableName, firehoseName, region, consumerFns, alarmArns]) => ({
+      pulumi.all(consumerNames), pulumi.all(alarms.map((a) => a.arn)), r.orderTables.fn.name,
+    ]).apply(([apiName, streamName, tableName, firehoseName, region, consumerFns, alarmArns, orderTablesFn]) => ({
       widgets: [
         widget("API requests and errors", [
           ["AWS/ApiGateway", "Count", "ApiName", apiName, "Stage", STAGE, { stat: "Sum" }],
@@ -289,6 +307,15 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
           ["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", firehoseName, { stat: "Maximum" }],
         ], 0, 18),
         { type: "alarm", x: 12, y: 18, width: 12, height: 6, properties: { title: "Alarms", alarms: alarmArns, region } },
+        // Hourly runs: hourly sums.
+        widget("Order tables runs (hourly)", [
+          ["AWS/Lambda", "Invocations", "FunctionName", orderTablesFn, { stat: "Sum" }],
+          [".", "Errors", ".", ".", { stat: "Sum" }],
+          [".", "Throttles", ".", ".", { stat: "Sum" }],
+        ], 0, 24, 3600),
+        widget("Order tables run duration (ms)", [
+          ["AWS/Lambda", "Duration", "FunctionName", orderTablesFn, { stat: "Maximum" }],
+        ], 12, 24, 3600),
       ],
     }))),
   });

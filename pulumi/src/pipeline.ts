@@ -1,9 +1,11 @@
-// The whole pipeline: key, stream, tables, consumers, API, archive and monitoring. Names and
+// The whole pipeline: key, stream, tables, consumers, API, archive, analyst tables and
+// queries, and monitoring. Names and
 // keys match the local stack (ingest::config, processors::store), so the same binaries run
 // against either.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { OrderTables, createNamedQueries, createOrderTables } from "./analytics";
 import { Api, createApi } from "./api";
 import { Archive, createArchive, privateBucket } from "./archive";
 import { AutoScaling, autoScale, billing, provisionedCapacity, Scaled, scaledCapacityIgnored } from "./capacity";
@@ -62,6 +64,10 @@ export interface Pipeline {
   consumers: Consumer[];
   api: Api;
   archive: Archive;
+  /** The order-tables Lambda, which rebuilds the analyst tables hourly, and its schedule. */
+  orderTables: OrderTables;
+  /** One per analytics/queries/*.sql file, in the archive's workgroup. */
+  namedQueries: aws.athena.NamedQuery[];
   monitoring: Monitoring;
 }
 
@@ -224,8 +230,10 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   });
   const api = createApi(ctx, { stream, key, ordersTable, ordersByCustomerIndex: ORDERS_BY_CUSTOMER_INDEX });
   const archive = createArchive(ctx, stream, key);
+  const orderTables = createOrderTables(ctx, archive, key);
+  const namedQueries = createNamedQueries(ctx, archive);
   const monitoring = createMonitoring(ctx, {
-    key, stream, ordersTable, consumers, api, archive, deadLetters,
+    key, stream, ordersTable, consumers, api, archive, orderTables: orderTables.lambda, deadLetters,
     provisionedTables: capacity === undefined ? [] : [
       { id: "orders-table", table: ordersTable, index: ORDERS_BY_CUSTOMER_INDEX, settings: ["ordersWriteCapacity", "ordersMaxWriteCapacity"] },
       { id: "idempotency-table", table: idempotencyTable, settings: ["idempotencyWriteCapacity", "idempotencyMaxWriteCapacity"] },
@@ -234,7 +242,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
 
   return {
     key, stream, ordersTable, failuresTable, idempotencyTable, autoScaling, deadLetters, downstreamApiKey: downstream.apiKey,
-    consumers, api, archive, monitoring,
+    consumers, api, archive, orderTables, namedQueries, monitoring,
   };
 }
 

@@ -68,7 +68,7 @@ describe("on-demand, the default", () => {
     assert.equal(ofType(TARGET).length, 0);
     assert.equal(ofType(POLICY).length, 0);
     assert.deepEqual(pipeline.autoScaling, []);
-    assert.equal(ofType(ALARM).length, 21);
+    assert.equal(ofType(ALARM).length, 22);
     assert.ok(!ofType(ALARM).some((a) => JSON.stringify(a.inputs).includes("WriteThrottleEvents")));
   });
 });
@@ -124,7 +124,7 @@ describe("provisioned", () => {
       assert.equal(target.inputs.tags.project, "orders-pipeline", target.name);
     }
     assert.equal(pipeline.autoScaling.length, 5);
-    assert.equal(ofType("aws:iam/role:Role").length, 7);
+    assert.equal(ofType("aws:iam/role:Role").length, 8);
   });
 
   test("each target has a target-tracking policy keeping its utilization at 70%, on its own metric", async () => {
@@ -205,8 +205,8 @@ describe("provisioned", () => {
   test("each provisioned table alarms on the topic when its writes (or its index's) are throttled for 15 minutes", async () => {
     const pipeline = await build(PROVISIONED);
     const topic = await value(pipeline.monitoring.topic.arn);
-    assert.equal(ofType(ALARM).length, 23);
-    assert.equal(pipeline.monitoring.alarms.length, 23);
+    assert.equal(ofType(ALARM).length, 24);
+    assert.equal(pipeline.monitoring.alarms.length, 24);
     const expected: Record<string, [Record<string, string>[], string, string]> = {
       "orders-orders-table-write-throttled": [
         [{ TableName: "orders" }, { TableName: "orders", GlobalSecondaryIndexName: "byCustomer" }],

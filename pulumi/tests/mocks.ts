@@ -6,6 +6,7 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
+import { ORDER_TABLES_LAMBDA_BINARY } from "../src/analytics";
 import { QUERY_LAMBDA_BINARY } from "../src/api";
 import { PipelineConfig, defaults } from "../src/config";
 import { eventSources } from "../src/consumers";
@@ -98,7 +99,7 @@ monitor.registerResource = (req, callback) => {
 /** The defaults and the services' URLs, with Lambda packages that exist (empty files standing in for the zips). */
 export function testConfig(overrides: Partial<PipelineConfig> = {}): PipelineConfig {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lambda-packages-"));
-  const binaries = [QUERY_LAMBDA_BINARY, ...Object.values(eventSources()).map((s) => s.lambdaBinary)];
+  const binaries = [QUERY_LAMBDA_BINARY, ORDER_TABLES_LAMBDA_BINARY, ...Object.values(eventSources()).map((s) => s.lambdaBinary)];
   for (const binary of binaries) {
     fs.mkdirSync(path.join(dir, binary));
     fs.writeFileSync(path.join(dir, binary, "bootstrap.zip"), "");

@@ -162,13 +162,14 @@ describe("consumers", () => {
     await build();
     const functions = ofType("aws:lambda/function:Function");
     assert.deepEqual(functions.map((f) => f.inputs.name).sort(), [
-      "orders-accounting", "orders-fulfilment", "orders-inventory", "orders-materialiser", "orders-query",
+      "orders-accounting", "orders-fulfilment", "orders-inventory", "orders-materialiser", "orders-order-tables", "orders-query",
     ]);
     for (const fn of functions) {
       assert.equal(fn.inputs.runtime, "provided.al2023");
       assert.equal(fn.inputs.handler, "bootstrap");
       assert.deepEqual(fn.inputs.architectures, ["arm64"]);
-      assert.equal(fn.inputs.memorySize, 128);
+      // The order-tables Lambda has its own size (tests/analytics.test.ts).
+      assert.equal(fn.inputs.memorySize, fn.inputs.name === "orders-order-tables" ? 1024 : 128, fn.inputs.name);
       assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" });
       const logGroup = ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/aws/lambda/${fn.inputs.name}`);
       assert.ok(logGroup, fn.inputs.name);
@@ -179,11 +180,15 @@ describe("consumers", () => {
 
   test("the architecture, memory, timeout and tracing come from config", async () => {
     await build({ lambdaArchitecture: "x86_64", lambdaMemoryMb: 512, lambdaTimeoutSeconds: 120, lambdaTracing: "PassThrough" });
-    for (const fn of ofType("aws:lambda/function:Function")) {
+    const functions = ofType("aws:lambda/function:Function");
+    assert.equal(functions.length, 6);
+    for (const fn of functions) {
       assert.deepEqual(fn.inputs.tracingConfig, { mode: "PassThrough" });
       assert.deepEqual(fn.inputs.architectures, ["x86_64"]);
-      assert.equal(fn.inputs.memorySize, 512);
-      assert.equal(fn.inputs.timeout, 120);
+      // All but the order-tables Lambda, whose size is its own whatever the stack's (1024 MB, 900 s).
+      const own = fn.inputs.name === "orders-order-tables";
+      assert.equal(fn.inputs.memorySize, own ? 1024 : 512, fn.inputs.name);
+      assert.equal(fn.inputs.timeout, own ? 900 : 120, fn.inputs.name);
     }
   });
 
@@ -452,6 +457,7 @@ describe("least privilege", () => {
       "orders-fulfilment": "lambda.amazonaws.com",
       "orders-accounting": "lambda.amazonaws.com",
       "orders-query": "lambda.amazonaws.com",
+      "orders-order-tables": "lambda.amazonaws.com",
       "orders-api-put-orders": "apigateway.amazonaws.com",
       "orders-archive": "firehose.amazonaws.com",
     });
@@ -536,7 +542,7 @@ describe("the API", () => {
       assert.equal(integration.type, "AWS_PROXY");
       assert.equal(integration.uri, await value(query.invokeArn));
     }
-    const [permission] = ofType("aws:lambda/permission:Permission");
+    const permission = one("aws:lambda/permission:Permission", "orders-api-invokes-query");
     assert.equal(permission.inputs.principal, "apigateway.amazonaws.com");
     assert.equal(permission.inputs.function, await value(query.name));
     assert.match(permission.inputs.sourceArn, /\/\*\/GET\/orders\*$/);
@@ -577,7 +583,8 @@ describe("the archive", () => {
     assert.equal(s3.compressionFormat, "GZIP");
     assert.deepEqual(s3.processingConfiguration.processors, [{ type: "AppendDelimiterToRecord" }]);
 
-    const [table] = ofType("aws:glue/catalogTable:CatalogTable");
+    // The raw table over events/ (the analyst tables are tested in analytics.test.ts).
+    const table = one("aws:glue/catalogTable:CatalogTable", "orders-raw-events");
     const bucket = await value(pipeline.archive.bucket.bucket);
     const template: string = table.inputs.parameters["storage.location.template"];
     // The same place, written in each service's syntax.
@@ -637,10 +644,10 @@ describe("monitoring", () => {
 
     const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     // Per consumer: behind, dead letters, errors, throttles; query: errors, throttles; API 5xx
-    // and 429; archive.
-    assert.equal(alarms.length, 4 * pipeline.consumers.length + 5);
+    // and 429; archive; order tables' errors.
+    assert.equal(alarms.length, 4 * pipeline.consumers.length + 6);
     assert.equal(pipeline.consumers.length, 4);
-    assert.equal(alarms.length, 21);
+    assert.equal(alarms.length, 22);
     assert.ok(!alarms.some((a) => a.inputs.metricName === "Poison"), "the poison alarm is replaced by the dead-letter one");
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, [topic], a.name);
   });
@@ -819,14 +826,14 @@ describe("the downstream services' credentials", () => {
     assert.equal(ofType(PARAMETER).length, 0);
     assert.equal(pipeline.downstreamApiKey, undefined);
     const statements = await downstreamStatements(pipeline);
-    assert.equal(statements.size, 7);
+    assert.equal(statements.size, 8);
     for (const [role, found] of statements) assert.deepEqual(found, [], role);
   });
 
   test("iam: DOWNSTREAM_AUTH=iam on exactly the three saga stages, whose roles may invoke exactly the configured ARNs", async () => {
     const pipeline = await build(validate(testConfig(iam)));
     const variables = downstreamVariables();
-    assert.equal(variables.size, 5);
+    assert.equal(variables.size, 6);
     for (const [fn, found] of variables) {
       assert.deepEqual(found, STAGES.includes(fn) ? { [DOWNSTREAM_AUTH_VAR]: "iam" } : {}, fn);
     }
@@ -892,7 +899,7 @@ describe("the downstream services' credentials", () => {
     assert.equal(name, "/orders/downstream-api-key");
 
     const variables = downstreamVariables();
-    assert.equal(variables.size, 5);
+    assert.equal(variables.size, 6);
     for (const [fn, found] of variables) {
       const expected: Record<string, string> = STAGES.includes(fn) ? { [DOWNSTREAM_AUTH_VAR]: "api-key", [DOWNSTREAM_API_KEY_PARAMETER_VAR]: name } : {};
       assert.deepEqual(found, expected, fn);

@@ -8,7 +8,7 @@ import { ACCOUNT, REGION, Recorded, recorded, settle, testConfig } from "./mocks
 import { PipelineConfig, validate } from "../src/config";
 import { eventSources } from "../src/consumers";
 import { createPipeline } from "../src/pipeline";
-import { consumersAlarmed, policies } from "../policy/policies";
+import { consumersAlarmed, lambdasLoggedAndAlarmed, policies } from "../policy/policies";
 
 beforeEach(() => {
   recorded.length = 0;
@@ -76,6 +76,7 @@ test("every resource of the pipeline passes the security policies, and the stack
     assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
   }
   assert.ok(policies.includes(consumersAlarmed));
+  assert.ok(policies.includes(lambdasLoggedAndAlarmed));
   assert.deepEqual(await stackViolations(recorded), []);
 });
 
@@ -114,7 +115,7 @@ test("a stack on provisioned DynamoDB capacity passes every policy too: its scal
   createPipeline(validate(testConfig({ dynamodbCapacity: "provisioned" })));
   await settle();
   assert.equal(recorded.filter((r) => r.type === "aws:appautoscaling/target:Target").length, 5);
-  assert.equal(recorded.filter((r) => r.type === ALARM).length, 23);
+  assert.equal(recorded.filter((r) => r.type === ALARM).length, 24);
   for (const resource of recorded) {
     assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
   }
@@ -279,8 +280,9 @@ test("the consumers' conditioned role policies, as the program writes them, pass
   await settle();
   const conditioned = recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" &&
     JSON.parse(r.inputs.policy).Statement.some((s: { Condition?: unknown }) => s.Condition));
-  // Each consumer's failures grant, and each saga stage's idempotency grant.
-  assert.equal(conditioned.length, Object.keys(eventSources()).length);
+  // Each consumer's failures grant, and each saga stage's idempotency grant; the order-tables
+  // Lambda's listing of the archive under two prefixes.
+  assert.equal(conditioned.length, Object.keys(eventSources()).length + 1);
   for (const policy of conditioned) {
     assert.deepEqual(await violations(policy.type, policy.inputs), [], policy.name);
   }
@@ -289,4 +291,87 @@ test("the consumers' conditioned role policies, as the program writes them, pass
 test("an untraced Lambda and an unencrypted topic are refused", async () => {
   assert.equal((await violations("aws:lambda/function:Function", { role: "r", tracingConfig: { mode: "PassThrough" } })).length, 1);
   assert.equal((await violations("aws:sns/topic:Topic", { name: "t" })).length, 1);
+});
+
+describe("every Glue table finds its partitions by projection", () => {
+  const TABLE = "aws:glue/catalogTable:CatalogTable";
+
+  test("the raw table and the analyst tables pass", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const tables = recorded.filter((r) => r.type === TABLE);
+    assert.deepEqual(tables.map((t) => t.inputs.name).sort(), ["order_events", "order_lines", "raw_events"]);
+    for (const table of tables) {
+      assert.deepEqual(await violations(table.type, table.inputs), [], table.name);
+    }
+  });
+
+  test("a table without projection, without partition keys, with a key not projected or without a template is refused", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const parquet = recorded.find((r) => r.type === TABLE && r.inputs.name === "order_lines")!.inputs;
+    const { "projection.enabled": _enabled, ...withoutProjection } = parquet.parameters;
+    assert.deepEqual(await violations(TABLE, { ...parquet, parameters: withoutProjection }), [
+      "glue-table-partition-projection: projection.enabled must be true",
+    ]);
+    assert.deepEqual(await violations(TABLE, { ...parquet, parameters: { ...parquet.parameters, "projection.enabled": "false" } }), [
+      "glue-table-partition-projection: projection.enabled must be true",
+    ]);
+    assert.deepEqual(await violations(TABLE, { ...parquet, partitionKeys: [] }), [
+      "glue-table-partition-projection: the table must have partition keys for the projection",
+    ]);
+    assert.deepEqual(await violations(TABLE, { ...parquet, partitionKeys: [...parquet.partitionKeys, { name: "hour", type: "string" }] }), [
+      "glue-table-partition-projection: partition key hour has no projection.hour.type",
+    ]);
+    const { "storage.location.template": _template, ...withoutTemplate } = parquet.parameters;
+    assert.deepEqual(await violations(TABLE, { ...parquet, parameters: withoutTemplate }), [
+      "glue-table-partition-projection: storage.location.template must be the s3:// location of a partition",
+    ]);
+  });
+});
+
+describe("every Lambda logs to a log group with a retention and has an Errors alarm", () => {
+  const FN = "orders-order-tables";
+  const RULE = "lambda-log-group-and-errors-alarm";
+
+  test("each of the pipeline's six Lambdas, the order-tables one included, passes", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const functions = recorded.filter((r) => r.type === "aws:lambda/function:Function").map((f) => f.inputs.name);
+    assert.equal(functions.length, 6);
+    assert.ok(functions.includes(FN));
+    const found: string[] = [];
+    await lambdasLoggedAndAlarmed.validateStack(
+      { resources: stackOf(recorded), stackTags: new Map(), getConfig: () => ({}) } as unknown as StackValidationArgs,
+      (message: string) => found.push(message),
+    );
+    assert.deepEqual(found, []);
+  });
+
+  test("a Lambda without its Errors alarm is refused; an alarm on another metric or function does not count", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const isOwnErrors = (r: Recorded) => r.type === ALARM && r.inputs.metricName === "Errors" && r.inputs.dimensions?.FunctionName === FN;
+    assert.equal(recorded.filter(isOwnErrors).length, 1);
+    const refused = [`${RULE}: Lambda ${FN} has no alarm on its AWS/Lambda Errors metric`];
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isOwnErrors(r))), refused);
+    const onThrottles = recorded.map((r) => isOwnErrors(r) ? { ...r, state: { ...r.state, metricName: "Throttles" } } : r);
+    assert.deepEqual(await stackViolations(onThrottles), refused);
+    const onQuery = recorded.map((r) => isOwnErrors(r) ? { ...r, state: { ...r.state, dimensions: { FunctionName: "orders-query" } } } : r);
+    assert.deepEqual(await stackViolations(onQuery), refused);
+  });
+
+  test("a Lambda whose log group is missing, or keeps logs forever, is refused", async () => {
+    createPipeline(testConfig());
+    await settle();
+    const isOwnLogs = (r: Recorded) => r.type === "aws:cloudwatch/logGroup:LogGroup" && r.inputs.name === `/aws/lambda/${FN}`;
+    assert.equal(recorded.filter(isOwnLogs).length, 1);
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isOwnLogs(r))), [
+      `${RULE}: Lambda ${FN} does not log to a log group of the stack`,
+    ]);
+    const forever = recorded.map((r) => isOwnLogs(r) ? { ...r, state: { ...r.state, retentionInDays: undefined } } : r);
+    assert.deepEqual(await stackViolations(forever), [
+      `${RULE}: Lambda ${FN} logs to /aws/lambda/${FN}, which has no retention`,
+    ]);
+  });
 });
