@@ -104,6 +104,28 @@ impl Layout {
         folder
     }
 
+    /// `errors/processing-failed/year=2026/month=11/day=25/hour=09/`: the folder of records of
+    /// `error_type` (Firehose's `!{firehose:error-output-type}`) whose oldest arrived at `oldest`.
+    pub fn errors_folder(&self, error_type: &str, oldest: OffsetDateTime) -> String {
+        let hour = self.events_folder(oldest);
+        let partitions = hour.strip_prefix(&self.events_prefix).unwrap_or(&hour);
+        format!("{}{error_type}/{partitions}", self.errors_prefix)
+    }
+
+    /// The object name Firehose gives a buffer (without its folder).
+    pub fn object_name(stream: &str, version: u32, written: OffsetDateTime, id: Uuid) -> String {
+        let w = written.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{stream}-{version}-{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-{id}.gz",
+            w.year(),
+            u8::from(w.month()),
+            w.day(),
+            w.hour(),
+            w.minute(),
+            w.second()
+        )
+    }
+
     /// The key of an object Firehose writes for `stream` (at configuration `version`): its
     /// oldest record's folder, then the stream, version, the time it was written (UTC, to the
     /// second), a UUID and `.gz`.
@@ -115,16 +137,10 @@ impl Layout {
         written: OffsetDateTime,
         id: Uuid,
     ) -> String {
-        let w = written.to_offset(time::UtcOffset::UTC);
         format!(
-            "{}{stream}-{version}-{:04}-{:02}-{:02}-{:02}-{:02}-{:02}-{id}.gz",
+            "{}{}",
             self.events_folder(oldest),
-            w.year(),
-            u8::from(w.month()),
-            w.day(),
-            w.hour(),
-            w.minute(),
-            w.second()
+            Self::object_name(stream, version, written, id)
         )
     }
 

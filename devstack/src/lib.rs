@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod downstream;
+pub mod firehose_api;
 pub mod inspect;
 pub mod parameter_store;
 pub mod sample;

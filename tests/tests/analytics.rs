@@ -83,7 +83,8 @@ async fn every_named_query_answers_what_the_burst_did() {
             buffer_interval: Duration::from_millis(500),
             ..ArchiveConfig::default()
         },
-    );
+    )
+    .expect("the Firehose API binds");
     let stand_ins = fast_stand_ins(|config| {
         config.inventory.out_of_stock.insert("SOLD-OUT".into());
     })

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use devstack::archive::{Archive, ArchiveConfig, read_records};
+use devstack::archive::{Archive, ArchiveConfig, ProcessingFault, read_records};
 use devstack::sample;
 use ingest::order::Channel;
 use pipeline_tests::{TestPipeline, read_stream};
@@ -26,8 +26,10 @@ async fn the_archive_holds_every_record_of_the_stream_byte_for_byte() {
             delivery_stream: "orders-archive".into(),
             buffer_bytes: 16 * 1024,
             buffer_interval: Duration::from_millis(500),
+            processing_fails: None,
         },
-    );
+    )
+    .expect("the Firehose API binds");
     let mut rng = StdRng::seed_from_u64(91);
     for i in 0..60 {
         let channel = if i % 10 == 0 {
@@ -100,4 +102,186 @@ async fn the_archive_holds_every_record_of_the_stream_byte_for_byte() {
         );
         assert!(uuid::Uuid::parse_str(&parts[8][3..]).is_ok(), "{name}");
     }
+}
+
+fn firehose(pipeline: &TestPipeline, archive: &Archive) -> aws_sdk_firehose::Client {
+    let config = aws_sdk_firehose::config::Builder::from(&pipeline.stack.sdk_config())
+        .endpoint_url(archive.endpoint())
+        .build();
+    aws_sdk_firehose::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn the_firehose_api_describes_the_delivery_stream_and_refuses_puts_as_aws_does() {
+    let pipeline = TestPipeline::start().await;
+    let names = &pipeline.stack.names;
+    let archive = Archive::start(
+        pipeline.stack.kinesis(),
+        pipeline.stack.s3(),
+        &names.stream,
+        &names.archive_bucket,
+        ArchiveConfig::default(),
+    )
+    .expect("the Firehose API binds");
+    let firehose = firehose(&pipeline, &archive);
+
+    let described = firehose
+        .describe_delivery_stream()
+        .delivery_stream_name("orders-archive")
+        .send()
+        .await
+        .expect("DescribeDeliveryStream");
+    let description = described
+        .delivery_stream_description()
+        .expect("a description");
+    assert_eq!(
+        description.delivery_stream_type(),
+        &aws_sdk_firehose::types::DeliveryStreamType::KinesisStreamAsSource
+    );
+    let s3 = description.destinations()[0]
+        .extended_s3_destination_description()
+        .expect("S3");
+    assert_eq!(
+        s3.bucket_arn(),
+        format!("arn:aws:s3:::{}", names.archive_bucket)
+    );
+    assert_eq!(
+        s3.prefix(),
+        Some(
+            "events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+        )
+    );
+    assert_eq!(
+        s3.error_output_prefix(),
+        Some(
+            "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+        )
+    );
+
+    // A Kinesis-sourced delivery stream takes no records from producers.
+    let record = aws_sdk_firehose::types::Record::builder()
+        .data(aws_sdk_firehose::primitives::Blob::new(b"{}".to_vec()))
+        .build()
+        .expect("data set");
+    let put = firehose
+        .put_record()
+        .delivery_stream_name("orders-archive")
+        .record(record.clone())
+        .send()
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(put.as_service_error(), Some(e) if e.is_invalid_argument_exception()),
+        "{put:?}"
+    );
+    let batch = firehose
+        .put_record_batch()
+        .delivery_stream_name("orders-archive")
+        .records(record)
+        .send()
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(batch.as_service_error(), Some(e) if e.is_invalid_argument_exception()),
+        "{batch:?}"
+    );
+    let missing = firehose
+        .describe_delivery_stream()
+        .delivery_stream_name("no-such-stream")
+        .send()
+        .await
+        .expect_err("not found");
+    assert!(matches!(missing.as_service_error(), Some(e) if e.is_resource_not_found_exception()));
+    archive.stop().await;
+}
+
+#[tokio::test]
+async fn records_under_the_error_prefix_are_redelivered_into_the_archive_once() {
+    let pipeline = TestPipeline::start().await;
+    let names = &pipeline.stack.names;
+    // Processing fails for one customer's records, as a failed transformation would on AWS.
+    let archive = Archive::start(
+        pipeline.stack.kinesis(),
+        pipeline.stack.s3(),
+        &names.stream,
+        &names.archive_bucket,
+        ArchiveConfig {
+            buffer_bytes: 8 * 1024,
+            buffer_interval: Duration::from_millis(300),
+            processing_fails: Some(ProcessingFault(std::sync::Arc::new(|data: &[u8]| {
+                data.windows(b"c-fails".len()).any(|w| w == b"c-fails")
+            }))),
+            ..ArchiveConfig::default()
+        },
+    )
+    .expect("the Firehose API binds");
+    let mut rng = StdRng::seed_from_u64(92);
+    for i in 0..30 {
+        let customer = if i % 3 == 0 {
+            "c-fails".to_owned()
+        } else {
+            sample::customer_id(i % 5)
+        };
+        let order = sample::order(&mut rng, Channel::Web);
+        assert_eq!(pipeline.post_order(&customer, &order).await.status, 202);
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Both buffers have been written by now (0.3 s interval); the stand-in keeps answering
+    // DescribeDeliveryStream for the tool.
+    let endpoint = archive.endpoint().to_owned();
+    let run = |dry_run: bool| {
+        let mut command =
+            tokio::process::Command::new(devstack::workspace_binary("archive-errors"));
+        command
+            .arg("--json")
+            .envs(pipeline.stack.env())
+            .env("AWS_ENDPOINT_URL_FIREHOSE", &endpoint);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        command.output()
+    };
+    let outcome = |output: std::process::Output| -> Vec<serde_json::Value> {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    let dry = outcome(run(true).await.expect("runs"));
+    assert!(!dry.is_empty());
+    let archived = read_records(&pipeline.stack.s3(), &names.archive_bucket)
+        .await
+        .expect("readable");
+    assert_eq!(archived.len(), 20, "a dry run writes nothing");
+
+    let first = outcome(run(false).await.expect("runs"));
+    let redelivered: u64 = first
+        .iter()
+        .map(|d| d["records"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(redelivered, 10);
+    let again = outcome(run(false).await.expect("runs"));
+    assert!(again.iter().all(|d| d["already"] == true), "{again:?}");
+
+    // The archive now holds every record of the stream exactly once.
+    let stream = read_stream(&pipeline.stack.kinesis(), &names.stream).await;
+    let mut expected: Vec<Vec<u8>> = stream.iter().map(|r| r.data().as_ref().to_vec()).collect();
+    let mut found: Vec<Vec<u8>> = read_records(&pipeline.stack.s3(), &names.archive_bucket)
+        .await
+        .expect("readable")
+        .into_iter()
+        .map(|(_, data)| data)
+        .collect();
+    expected.sort();
+    found.sort();
+    assert_eq!(found.len(), 30);
+    assert!(found == expected, "the archive differs from the stream");
+    let totals = archive.stop().await;
+    assert_eq!(
+        (totals.records, totals.error_records),
+        (20, 10),
+        "{totals:?}"
+    );
 }

@@ -130,7 +130,8 @@ async fn a_window_from_the_stream_or_the_archive_is_put_back_exactly() {
             buffer_interval: Duration::from_millis(300),
             ..ArchiveConfig::default()
         },
-    );
+    )
+    .expect("the Firehose API binds");
     let mut rng = StdRng::seed_from_u64(7);
     post(&pipeline, &mut rng, 12).await;
     let from = OffsetDateTime::now_utc();

@@ -250,7 +250,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &stack.names.stream,
         &stack.names.archive_bucket,
         ArchiveConfig::default(),
-    );
+    )?;
     let mut materialiser = spawn(
         &stack,
         "materialiser",
