@@ -136,6 +136,8 @@ struct Summary {
     stream: inspect::StreamTotals,
     /// What the archive's Firehose stand-in wrote to S3: must be every stream record.
     archived: devstack::archive::Totals,
+    /// The analyst tables built from the archive, and the named queries run over them.
+    analytics: AnalystView,
     /// Per consumer, from its log: DynamoDB write units (its batches' `WriteCapacityUnits`),
     /// batches (what a Lambda invocation is on AWS), and log bytes.
     consumers: BTreeMap<String, ConsumerCounts>,
@@ -154,6 +156,87 @@ struct Summary {
     throughput: f64,
     gateway_peak_rss_mib: Option<f64>,
     materialiser_peak_rss_mib: Option<f64>,
+}
+
+/// What the analysts see: `order-tables` over the archive, then named queries with DataFusion.
+#[derive(Serialize, Default)]
+struct AnalystView {
+    /// What `order-tables` built (per date).
+    tables: Value,
+    /// Each query's rows, time and Parquet bytes scanned, by name.
+    queries: BTreeMap<String, QueryRun>,
+}
+
+#[derive(Serialize, Default)]
+struct QueryRun {
+    rows: Vec<Value>,
+    elapsed_ms: f64,
+    bytes_scanned: u64,
+}
+
+/// The named queries the demo runs: every one (`customer_history` for the first customer).
+const DEMO_QUERIES: [&str; 6] = [
+    "lifecycle_funnel",
+    "orders_per_hour",
+    "top_skus",
+    "time_to_step",
+    "rejections_and_failures",
+    "customer_history",
+];
+
+/// Builds the analyst tables of the burst's date and runs the named queries over them, as the
+/// tools `order-tables` and `query` (the binaries an analyst runs) do.
+async fn analyst_view(stack: &LocalStack) -> anyhow::Result<AnalystView> {
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let tables = run_tool(stack, "order-tables", &["--date", &today, "--json"]).await?;
+    let customer = sample::customer_id(0);
+    let mut queries = BTreeMap::new();
+    for name in DEMO_QUERIES {
+        let mut args = vec![name, "--from-date", &today, "--json"];
+        if name == "customer_history" {
+            args.extend(["--param", &customer]);
+        }
+        let dates = if name == "time_to_step" { 4 } else { 2 };
+        for _ in 0..dates {
+            args.extend(["--param", &today]);
+        }
+        let mut lines = run_tool(stack, "query", &args).await?;
+        let summary = lines.pop().unwrap_or_default();
+        queries.insert(
+            name.to_owned(),
+            QueryRun {
+                rows: lines,
+                elapsed_ms: summary["elapsedMs"].as_f64().unwrap_or_default(),
+                bytes_scanned: summary["bytesScanned"].as_u64().unwrap_or_default(),
+            },
+        );
+    }
+    Ok(AnalystView {
+        tables: tables.into_iter().next().unwrap_or_default(),
+        queries,
+    })
+}
+
+/// Runs a workspace tool against the stack; its standard output as JSON lines.
+async fn run_tool(stack: &LocalStack, binary: &str, args: &[&str]) -> anyhow::Result<Vec<Value>> {
+    let output = Command::new(workspace_binary(binary))
+        .args(args)
+        .envs(stack.env())
+        .output()
+        .await
+        .with_context(|| {
+            format!("running {binary} (build it first: cargo build --release --bins)")
+        })?;
+    if !output.status.success() {
+        bail!(
+            "{binary} {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).with_context(|| format!("{binary}: {line}")))
+        .collect()
 }
 
 /// What one consumer's log says it did, for the cost model.
@@ -375,6 +458,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let stream = inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
     let archived = archive.stop().await;
     let total_seconds = started.elapsed().as_secs_f64();
+    let analytics = analyst_view(&stack).await?;
     let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
     let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
         .letters(&Selection::default())
@@ -419,6 +503,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         duplicate_effects: saga.duplicate_effects,
         stream,
         archived,
+        analytics,
         consumers,
         outage_seconds: args.outage_seconds,
         latency_to_completed_ms: saga.latency_ms,
@@ -447,10 +532,83 @@ async fn run(args: Args) -> anyhow::Result<()> {
         || summary.unexpected_answers > 0
         || summary.materialised != summary.accepted_unique
         || summary.archived.records != summary.stream.records
+        || funnel(&summary.analytics, "order.placed") != summary.accepted_unique
+        || funnel(&summary.analytics, "order.accounted")
+            != summary
+                .statuses
+                .get("completed")
+                .copied()
+                .unwrap_or_default()
     {
         bail!("the pipeline lost or mishandled orders: see the summary above");
     }
     Ok(())
+}
+
+/// Orders of the funnel query's `event_type` row.
+fn funnel(view: &AnalystView, event_type: &str) -> usize {
+    view.queries
+        .get("lifecycle_funnel")
+        .and_then(|q| q.rows.iter().find(|r| r["event_type"] == event_type))
+        .and_then(|r| r["orders"].as_u64())
+        .unwrap_or_default() as usize
+}
+
+fn print_analyst_view(view: &AnalystView) {
+    let tables = view.tables.as_array().and_then(|days| days.first());
+    if let Some(day) = tables {
+        println!(
+            "  analyst tables       {} order events, {} order lines in {} KiB of Parquet (order-tables)",
+            day["orderEvents"],
+            day["orderLines"],
+            day["bytes"].as_u64().unwrap_or_default() / 1024
+        );
+    }
+    let rows = |name: &str| {
+        view.queries
+            .get(name)
+            .map(|q| q.rows.as_slice())
+            .unwrap_or(&[])
+    };
+    println!("  lifecycle funnel     (query lifecycle_funnel)");
+    for row in rows("lifecycle_funnel") {
+        println!(
+            "    {:<34} {:>6}",
+            row["event_type"].as_str().unwrap_or_default(),
+            row["orders"]
+        );
+    }
+    println!("  time to step         p50 / p95 / p99 ms after the 202 (query time_to_step)");
+    for row in rows("time_to_step") {
+        let ms = |name: &str| row[name].as_f64().unwrap_or_default();
+        println!(
+            "    {:<34} {:>6.0} / {:>6.0} / {:>6.0}",
+            row["event_type"].as_str().unwrap_or_default(),
+            ms("p50_ms"),
+            ms("p95_ms"),
+            ms("p99_ms")
+        );
+    }
+    println!("  top SKUs             units, orders (query top_skus)");
+    for row in rows("top_skus").iter().take(3) {
+        println!(
+            "    {:<34} {:>6} {:>6}",
+            format!(
+                "{} ({})",
+                row["sku"].as_str().unwrap_or_default(),
+                row["currency"].as_str().unwrap_or_default()
+            ),
+            row["units"],
+            row["orders"]
+        );
+    }
+    println!("  named queries        ms, Parquet bytes scanned (DataFusion, local)");
+    for (name, run) in &view.queries {
+        println!(
+            "    {name:<26} {:>8.1} ms {:>9} B",
+            run.elapsed_ms, run.bytes_scanned
+        );
+    }
 }
 
 /// What the saga did with the burst.
@@ -888,6 +1046,7 @@ fn print_summary(s: &Summary) {
         ms("p99"),
         ms("max")
     );
+    print_analyst_view(&s.analytics);
     println!("  time to send        {:>8.2} s", s.send_seconds);
     println!(
         "  time to drain       {:>8.2} s  (after the last answer)",
