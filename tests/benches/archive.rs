@@ -69,9 +69,10 @@ async fn main() {
     let mut rng = StdRng::seed_from_u64(5);
     let (mut raw, mut replay, mut read) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        let entries = envelopes(&mut rng, round);
+        // The window is the envelopes' own time: taken before they are made.
         let from = OffsetDateTime::now_utc();
         tokio::time::sleep(Duration::from_millis(2)).await;
+        let entries = envelopes(&mut rng, round);
         let started = Instant::now();
         for chunk in entries.chunks(MAX_BATCH_ENTRIES) {
             for result in producer.put_batch(chunk.to_vec()).await {

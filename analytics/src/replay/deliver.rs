@@ -97,6 +97,28 @@ fn backoff() -> impl Iterator<Item = Duration> {
         .build()
 }
 
+/// Reads the spool until [`READ_AHEAD`] records wait, each queued behind its customer's.
+fn refill(
+    unread: &mut impl Iterator<Item = Result<(u64, WindowRecord), SpoolError>>,
+    pending: &mut HashMap<u64, WindowRecord>,
+    queues: &mut HashMap<String, VecDeque<u64>>,
+    cursor: &Cursor,
+) -> Result<(), SpoolError> {
+    while pending.len() < READ_AHEAD {
+        let Some(next) = unread.next() else { break };
+        let (ordinal, record) = next?;
+        if cursor.is_done(ordinal) {
+            continue;
+        }
+        queues
+            .entry(record.partition_key.clone())
+            .or_default()
+            .push_back(ordinal);
+        pending.insert(ordinal, record);
+    }
+    Ok(())
+}
+
 impl Delivery<'_> {
     fn save(&self) -> Result<(), SpoolError> {
         match self.cursor_path {
@@ -120,19 +142,8 @@ impl Delivery<'_> {
         let mut queues: HashMap<String, VecDeque<u64>> = HashMap::new();
         let batch_size = Limiter::batch_size(&self.limiter);
         let mut delays = backoff();
+        refill(&mut unread, &mut pending, &mut queues, self.cursor)?;
         loop {
-            while pending.len() < READ_AHEAD {
-                let Some(next) = unread.next() else { break };
-                let (ordinal, record) = next?;
-                if self.cursor.is_done(ordinal) {
-                    continue;
-                }
-                queues
-                    .entry(record.partition_key.clone())
-                    .or_default()
-                    .push_back(ordinal);
-                pending.insert(ordinal, record);
-            }
             if pending.is_empty() {
                 break;
             }
@@ -152,8 +163,14 @@ impl Delivery<'_> {
                     data: r.data.to_vec(),
                 })
                 .collect();
+            // The next records are read from the spool while the batch is in flight; they join
+            // the back of their customers' queues, behind the heads being sent.
+            let (results, refilled) = tokio::join!(producer.put_batch(entries), async {
+                refill(&mut unread, &mut pending, &mut queues, self.cursor)
+            });
+            refilled?;
             let mut progressed = false;
-            for (ordinal, result) in heads.iter().zip(producer.put_batch(entries).await) {
+            for (ordinal, result) in heads.iter().zip(results) {
                 match result {
                     Ok(_) => {
                         if let Some(record) = pending.remove(ordinal) {

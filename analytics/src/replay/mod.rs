@@ -69,8 +69,9 @@ pub struct WindowRecord {
     pub event_type: String,
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
-    /// The record's bytes as the stream received them.
-    #[serde(with = "base64_bytes")]
+    /// The record's bytes as the stream received them: an envelope, so JSON, kept in the spool
+    /// as it is (readable, and cheaper to read back than base64).
+    #[serde(with = "raw_json")]
     pub data: Bytes,
 }
 
@@ -92,22 +93,20 @@ impl WindowRecord {
     }
 }
 
-mod base64_bytes {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
+mod raw_json {
     use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::value::RawValue;
 
     pub fn serialize<S: Serializer>(data: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&STANDARD.encode(data))
+        let text = std::str::from_utf8(data).map_err(serde::ser::Error::custom)?;
+        let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        STANDARD
-            .decode(text)
-            .map(Bytes::from)
-            .map_err(serde::de::Error::custom)
+        let raw = <&RawValue>::deserialize(deserializer)?;
+        Ok(Bytes::copy_from_slice(raw.get().as_bytes()))
     }
 }
 

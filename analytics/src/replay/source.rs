@@ -85,20 +85,43 @@ pub async fn read_stream(
 
 /// Reads the window from the archive: the objects of the hours that can hold it, each record
 /// kept if its own time is in the window (an object holds records from its folder's hour on).
+///
+/// Objects come in key order, which is the order they were written, to the second: a later
+/// object holds later records of each shard. Objects written in the same second sort by their
+/// random id, so their records are put in time order (stably) before they are sent on.
 pub async fn read_archive(
     archive: &RawArchive,
     window: &Window,
     mut sink: impl FnMut(WindowRecord) -> std::io::Result<()>,
 ) -> Result<ReadTotals, SourceError> {
     let mut selector = Selector::new(window);
-    for object in archive.objects_for(window.from, window.to).await? {
-        for data in archive.records(&object.key).await? {
-            if let Some(selected) = selector.offer(data) {
-                sink(selected).map_err(SourceError::Sink)?;
+    let objects = archive.objects_for(window.from, window.to).await?;
+    let mut start = 0;
+    while start < objects.len() {
+        let second = written_second(&objects[start].key);
+        let end = objects[start..]
+            .iter()
+            .position(|o| written_second(&o.key) != second)
+            .map_or(objects.len(), |n| start + n);
+        let mut selected = Vec::new();
+        for object in &objects[start..end] {
+            for data in archive.records(&object.key).await? {
+                selected.extend(selector.offer(data));
             }
         }
+        selected.sort_by_key(|r| r.time);
+        for record in selected {
+            sink(record).map_err(SourceError::Sink)?;
+        }
+        start = end;
     }
     Ok(selector.totals)
+}
+
+/// An object's key without its random id: `…/orders-archive-1-2026-11-25-09-14-03`.
+fn written_second(key: &str) -> &str {
+    // The id is a UUID (five groups) and `.gz`.
+    key.rsplitn(6, '-').last().unwrap_or(key)
 }
 
 /// Picks the window's records, each event once: a window that was replayed before is on the
@@ -223,6 +246,16 @@ mod tests {
             )
             .build()
             .expect("required fields")
+    }
+
+    #[test]
+    fn objects_written_in_the_same_second_share_a_group() {
+        let a = "events/year=2026/month=11/day=25/hour=09/orders-archive-1-2026-11-25-09-14-03-8b0f6f2e-2f53-4d6a-9d4a-3f1c2b7e9a10.gz";
+        let b = "events/year=2026/month=11/day=25/hour=09/orders-archive-1-2026-11-25-09-14-03-00000000-0000-0000-0000-000000000001.gz";
+        let c = "events/year=2026/month=11/day=25/hour=09/orders-archive-1-2026-11-25-09-14-04-00000000-0000-0000-0000-000000000001.gz";
+        assert_eq!(written_second(a), written_second(b));
+        assert_ne!(written_second(b), written_second(c));
+        assert!(written_second(a).ends_with("orders-archive-1-2026-11-25-09-14-03"));
     }
 
     #[test]
