@@ -162,6 +162,15 @@ impl Layout {
     }
 }
 
+/// A date as the tables' partitions and the tools write it: `yyyy-MM-dd`.
+pub fn parse_date(value: &str) -> Result<time::Date, String> {
+    time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|e| format!("not a yyyy-MM-dd date: {e}"))
+}
+
 /// A partition's value at `at` for the patterns the layout may use.
 fn pattern_value(pattern: &str, at: OffsetDateTime) -> Option<String> {
     Some(match pattern {

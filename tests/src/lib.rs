@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use devstack::archive::{Archive, ArchiveConfig};
 use devstack::{LocalStack, StackOptions, inspect, workspace_binary};
 use ingest::auth::{TokenIssuer, TokenVerifier};
 use ingest::config::consumers;
@@ -149,6 +150,19 @@ impl TestPipeline {
             .await
             .expect("PutRecord")
             .sequence_number
+    }
+
+    /// Starts the archive's Firehose stand-in on this stack's stream and bucket with `config`
+    /// (e.g. [`small_buffer`]).
+    pub fn start_archive(&self, config: ArchiveConfig) -> Archive {
+        Archive::start(
+            self.stack.kinesis(),
+            self.stack.s3(),
+            &self.stack.names.stream,
+            &self.stack.names.archive_bucket,
+            config,
+        )
+        .expect("the Firehose API binds on loopback")
     }
 
     /// Runs the `redrive` binary against this stack with `args`; its standard output. Panics,
@@ -438,6 +452,16 @@ pub async fn read_stream(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Vec
         }
     }
     records
+}
+
+/// An archive that writes an object every 8 KiB or 0.3 s, so that a test's records span
+/// several objects.
+pub fn small_buffer() -> ArchiveConfig {
+    ArchiveConfig {
+        buffer_bytes: 8 * 1024,
+        buffer_interval: Duration::from_millis(300),
+        ..ArchiveConfig::default()
+    }
 }
 
 /// Starts a binary with `env`, collecting its stdout and stderr lines.

@@ -5,11 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use devstack::archive::{Archive, ArchiveConfig};
 use devstack::{sample, workspace_binary};
 use ingest::envelope::Envelope;
 use ingest::order::{Channel, OrderRequest};
-use pipeline_tests::{TestPipeline, fast_stand_ins};
+use pipeline_tests::{TestPipeline, fast_stand_ins, small_buffer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
@@ -72,19 +71,7 @@ fn dates() -> (String, String) {
 #[tokio::test]
 async fn every_named_query_answers_what_the_burst_did() {
     let pipeline = TestPipeline::start().await;
-    let names = &pipeline.stack.names;
-    let archive = Archive::start(
-        pipeline.stack.kinesis(),
-        pipeline.stack.s3(),
-        &names.stream,
-        &names.archive_bucket,
-        ArchiveConfig {
-            buffer_bytes: 64 * 1024,
-            buffer_interval: Duration::from_millis(500),
-            ..ArchiveConfig::default()
-        },
-    )
-    .expect("the Firehose API binds");
+    let archive = pipeline.start_archive(small_buffer());
     let stand_ins = fast_stand_ins(|config| {
         config.inventory.out_of_stock.insert("SOLD-OUT".into());
     })

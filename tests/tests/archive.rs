@@ -8,7 +8,7 @@ use std::time::Duration;
 use devstack::archive::{Archive, ArchiveConfig, ProcessingFault, read_records};
 use devstack::sample;
 use ingest::order::Channel;
-use pipeline_tests::{TestPipeline, read_stream};
+use pipeline_tests::{TestPipeline, read_stream, small_buffer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -17,19 +17,11 @@ async fn the_archive_holds_every_record_of_the_stream_byte_for_byte() {
     let pipeline = TestPipeline::start().await;
     let names = &pipeline.stack.names;
     // A small buffer, so that the records are split over several objects by size and by time.
-    let archive = Archive::start(
-        pipeline.stack.kinesis(),
-        pipeline.stack.s3(),
-        &names.stream,
-        &names.archive_bucket,
-        ArchiveConfig {
-            delivery_stream: "orders-archive".into(),
-            buffer_bytes: 16 * 1024,
-            buffer_interval: Duration::from_millis(500),
-            processing_fails: None,
-        },
-    )
-    .expect("the Firehose API binds");
+    let archive = pipeline.start_archive(ArchiveConfig {
+        buffer_bytes: 16 * 1024,
+        buffer_interval: Duration::from_millis(500),
+        ..ArchiveConfig::default()
+    });
     let mut rng = StdRng::seed_from_u64(91);
     for i in 0..60 {
         let channel = if i % 10 == 0 {
@@ -115,14 +107,7 @@ fn firehose(pipeline: &TestPipeline, archive: &Archive) -> aws_sdk_firehose::Cli
 async fn the_firehose_api_describes_the_delivery_stream_and_refuses_puts_as_aws_does() {
     let pipeline = TestPipeline::start().await;
     let names = &pipeline.stack.names;
-    let archive = Archive::start(
-        pipeline.stack.kinesis(),
-        pipeline.stack.s3(),
-        &names.stream,
-        &names.archive_bucket,
-        ArchiveConfig::default(),
-    )
-    .expect("the Firehose API binds");
+    let archive = pipeline.start_archive(ArchiveConfig::default());
     let firehose = firehose(&pipeline, &archive);
 
     let described = firehose
@@ -200,21 +185,12 @@ async fn records_under_the_error_prefix_are_redelivered_into_the_archive_once() 
     let pipeline = TestPipeline::start().await;
     let names = &pipeline.stack.names;
     // Processing fails for one customer's records, as a failed transformation would on AWS.
-    let archive = Archive::start(
-        pipeline.stack.kinesis(),
-        pipeline.stack.s3(),
-        &names.stream,
-        &names.archive_bucket,
-        ArchiveConfig {
-            buffer_bytes: 8 * 1024,
-            buffer_interval: Duration::from_millis(300),
-            processing_fails: Some(ProcessingFault(std::sync::Arc::new(|data: &[u8]| {
-                data.windows(b"c-fails".len()).any(|w| w == b"c-fails")
-            }))),
-            ..ArchiveConfig::default()
-        },
-    )
-    .expect("the Firehose API binds");
+    let archive = pipeline.start_archive(ArchiveConfig {
+        processing_fails: Some(ProcessingFault(std::sync::Arc::new(|data: &[u8]| {
+            data.windows(b"c-fails".len()).any(|w| w == b"c-fails")
+        }))),
+        ..small_buffer()
+    });
     let mut rng = StdRng::seed_from_u64(92);
     for i in 0..30 {
         let customer = if i % 3 == 0 {

@@ -8,10 +8,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_kinesis::types::Record;
-use devstack::archive::{Archive, ArchiveConfig};
 use devstack::{sample, workspace_binary};
 use ingest::order::Channel;
-use pipeline_tests::{TestPipeline, read_stream};
+use pipeline_tests::{TestPipeline, read_stream, small_buffer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use time::OffsetDateTime;
@@ -132,19 +131,7 @@ async fn window_and_replayed(
 #[tokio::test]
 async fn a_window_from_the_stream_or_the_archive_is_put_back_exactly() {
     let pipeline = TestPipeline::start().await;
-    let names = &pipeline.stack.names;
-    let archive = Archive::start(
-        pipeline.stack.kinesis(),
-        pipeline.stack.s3(),
-        &names.stream,
-        &names.archive_bucket,
-        ArchiveConfig {
-            buffer_bytes: 8 * 1024,
-            buffer_interval: Duration::from_millis(300),
-            ..ArchiveConfig::default()
-        },
-    )
-    .expect("the Firehose API binds");
+    let archive = pipeline.start_archive(small_buffer());
     let mut rng = StdRng::seed_from_u64(7);
     post(&pipeline, &mut rng, 12).await;
     let from = OffsetDateTime::now_utc();

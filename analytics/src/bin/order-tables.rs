@@ -2,6 +2,7 @@
 //! hourly Lambda does for today), for a backfill or the local stack. See docs/analytics.md.
 
 use analytics::archive::RawArchive;
+use analytics::layout::parse_date;
 use analytics::tables::{build_day, dates_to_build};
 use clap::Parser;
 use ingest::config::{ResourceNames, aws_config, init_cli_tracing};
@@ -14,19 +15,11 @@ use time::{Date, OffsetDateTime};
 struct Args {
     /// A UTC date to rebuild (yyyy-MM-dd); repeat for more. Default: what the hourly run
     /// rebuilds now (today, and yesterday in the first two hours of the day).
-    #[arg(long = "date", value_parser = date)]
+    #[arg(long = "date", value_parser = parse_date)]
     dates: Vec<Date>,
     /// Print what was built as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn date(value: &str) -> Result<Date, String> {
-    Date::parse(
-        value,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|e| format!("not a yyyy-MM-dd date: {e}"))
 }
 
 #[tokio::main]

@@ -2,6 +2,7 @@
 //! docs/analytics.md.
 
 use analytics::archive::RawArchive;
+use analytics::layout::parse_date;
 use analytics::sql::{LocalEngine, bind, download_tables, named_queries, named_query};
 use anyhow::Context;
 use clap::Parser;
@@ -21,22 +22,14 @@ struct Args {
     #[arg(long = "param")]
     params: Vec<String>,
     /// The first date (yyyy-MM-dd) of the tables to copy.
-    #[arg(long, value_parser = date, required_if_eq("name", ""))]
+    #[arg(long, value_parser = parse_date)]
     from_date: Option<Date>,
     /// The last date (yyyy-MM-dd) of the tables to copy; the first if left out.
-    #[arg(long, value_parser = date)]
+    #[arg(long, value_parser = parse_date)]
     to_date: Option<Date>,
     /// Print rows as JSON lines, then a summary line.
     #[arg(long)]
     json: bool,
-}
-
-fn date(value: &str) -> Result<Date, String> {
-    Date::parse(
-        value,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|e| format!("not a yyyy-MM-dd date: {e}"))
 }
 
 #[tokio::main]
