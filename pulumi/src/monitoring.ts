@@ -1,5 +1,6 @@
-// One place to look: alarms to one SNS topic (and e-mail, if configured), dead letters announced
-// on the same topic the moment they land, and one dashboard.
+// One place to look: alarms to one SNS topic (and e-mail, if configured), each naming its runbook
+// under docs/runbooks/, dead letters announced on the same topic the moment they land, and one
+// dashboard.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -56,6 +57,41 @@ export const API_THROTTLED_METRIC = { namespace: "OrdersPipeline", metricName: "
 /** Each consumer's count of records it dead-lettered, per batch, with dimension Consumer (EMF). */
 export const DEAD_LETTERED_METRIC = { namespace: "OrdersPipeline", metricName: "DeadLettered" };
 
+/**
+ * The runbooks, one per kind of alarm, each `docs/runbooks/<slug>.md` in this repository (what the
+ * alarm means, where to look, what to do). Per-consumer and per-table alarms share their kind's.
+ */
+export const RUNBOOKS = [
+  "consumer-behind",
+  "consumer-dead-letters",
+  "consumer-errors",
+  "consumer-throttles",
+  "query-errors",
+  "query-throttles",
+  "api-5xx",
+  "api-429",
+  "archive-stale",
+  "order-tables-errors",
+  "table-write-throttled",
+] as const;
+export type Runbook = (typeof RUNBOOKS)[number];
+
+/** Where the runbooks are, relative to the repository's root. */
+export const RUNBOOKS_DIR = "docs/runbooks";
+
+/** A runbook's path relative to the repository's root: `docs/runbooks/<slug>.md`. */
+export function runbookPath(runbook: Runbook): string {
+  return `${RUNBOOKS_DIR}/${runbook}.md`;
+}
+
+/**
+ * An alarm's description as the operator paged by it reads it: what happened, then where its
+ * runbook is. Every alarm's description is made here, so none goes out without its runbook.
+ */
+export function alarmDescription(what: string, runbook: Runbook): string {
+  return `${what.replace(/[.\s]+$/, "")}. Runbook: ${runbookPath(runbook)}`;
+}
+
 /** How an operator lists a consumer's dead letters (docs/consumers.md). */
 export function redriveListCommand(consumer: string): string {
   return `cargo run --release -p processors --bin redrive -- list --consumer ${consumer}`;
@@ -103,18 +139,26 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
   });
 
   const alarms: aws.cloudwatch.MetricAlarm[] = [];
-  const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">) => {
+  // Every alarm: named under the prefix, to the topic, and described with its runbook.
+  const alarm = (
+    id: string,
+    runbook: Runbook,
+    { alarmDescription: what, ...args }: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags" | "alarmDescription"> & {
+      alarmDescription: string;
+    },
+  ) => {
     alarms.push(new aws.cloudwatch.MetricAlarm(ctx.name(id), {
       name: ctx.name(id),
       alarmActions: [topic.arn],
       okActions: [topic.arn],
       tags: ctx.tags,
       ...args,
+      alarmDescription: alarmDescription(what, runbook),
     }));
   };
-  const lambdaAlarms = (id: string, fn: aws.lambda.Function) => {
-    for (const metricName of ["Errors", "Throttles"]) {
-      alarm(`${id}-${metricName.toLowerCase()}`, {
+  const lambdaAlarms = (id: string, fn: aws.lambda.Function, runbooks: { Errors: Runbook; Throttles: Runbook }) => {
+    for (const metricName of ["Errors", "Throttles"] as const) {
+      alarm(`${id}-${metricName.toLowerCase()}`, runbooks[metricName], {
         alarmDescription: `${metricName} in the ${id} Lambda`,
         namespace: "AWS/Lambda",
         metricName,
@@ -131,7 +175,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
 
   for (const consumer of r.consumers) {
     // The function's IteratorAge sees enhanced fan-out; the stream's GetRecords metric does not.
-    alarm(`${consumer.name}-behind`, {
+    alarm(`${consumer.name}-behind`, "consumer-behind", {
       alarmDescription: `${consumer.name} is more than ${ctx.config.iteratorAgeAlarmSeconds} s behind the stream`,
       namespace: "AWS/Lambda",
       metricName: "IteratorAge",
@@ -147,7 +191,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     // The consumer's own count of records it wrote to the dead-letter bucket (poison, or past
     // the engine's attempt or age limit), from the EMF line it prints per batch
     // (processors/src/metrics.rs). Nothing retries a dead letter until an operator redrives it.
-    alarm(`${consumer.name}-dead-letters`, {
+    alarm(`${consumer.name}-dead-letters`, "consumer-dead-letters", {
       alarmDescription: `${consumer.name} dead-lettered records: list them with ` +
         `\`${redriveListCommand(consumer.name)}\` (see docs/consumers.md)`,
       namespace: DEAD_LETTERED_METRIC.namespace,
@@ -160,12 +204,12 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
     });
-    lambdaAlarms(consumer.name, consumer.lambda.fn);
+    lambdaAlarms(consumer.name, consumer.lambda.fn, { Errors: "consumer-errors", Throttles: "consumer-throttles" });
   }
-  lambdaAlarms("query", r.api.query.fn);
+  lambdaAlarms("query", r.api.query.fn, { Errors: "query-errors", Throttles: "query-throttles" });
 
   const apiDimensions = { ApiName: r.api.restApi.name, Stage: r.api.stage.stageName };
-  alarm("api-5xx", {
+  alarm("api-5xx", "api-5xx", {
     alarmDescription: "More than 1% of API requests answered 5xx",
     namespace: "AWS/ApiGateway",
     metricName: "5XXError",
@@ -189,7 +233,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       unit: "Count",
     },
   });
-  alarm("api-429", {
+  alarm("api-429", "api-429", {
     alarmDescription: "More than 1% of API requests throttled (429): shoppers are being turned away",
     metricQueries: [
       {
@@ -207,7 +251,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     comparisonOperator: "GreaterThanThreshold",
     treatMissingData: "notBreaching",
   });
-  alarm("archive-stale", {
+  alarm("archive-stale", "archive-stale", {
     alarmDescription: "The archive is more than 15 minutes behind its buffer interval",
     namespace: "AWS/Firehose",
     metricName: "DeliveryToS3.DataFreshness",
@@ -221,7 +265,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
   });
 
   // Runs hourly: one failed run leaves the analyst tables an hour staler, and is worth a look.
-  alarm("order-tables-errors", {
+  alarm("order-tables-errors", "order-tables-errors", {
     alarmDescription: "The order-tables Lambda failed in the last hour: the analyst tables under tables/ may be stale " +
       "(the next hourly run rebuilds the day; its log group says why this one failed)",
     namespace: "AWS/Lambda",
@@ -241,7 +285,7 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     });
     const [min, max] = provisioned.settings;
     // The index's throttled writes throttle the table's writes: both are counted.
-    alarm(`${provisioned.id}-write-throttled`, {
+    alarm(`${provisioned.id}-write-throttled`, "table-write-throttled", {
       alarmDescription: `Writes to the ${provisioned.id.replace(/-table$/, "")} table${provisioned.index ? " or its index" : ""} ` +
         `throttled for ${WRITE_THROTTLE_PERIODS * 5} minutes: its provisioned capacity is short of the load. The consumers ` +
         "retry and fall behind, and dead-letter a record after 10 attempts or an hour: raise " +
