@@ -75,6 +75,9 @@ pub async fn count_items(
     }
 }
 
+/// An order's status once the saga is done with it.
+pub const FINAL_STATUSES: [&str; 4] = ["completed", "rejected", "released", "failed"];
+
 /// Where one order is: its status, and when it completed (the `order.accounted` step's time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderState {

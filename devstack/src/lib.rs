@@ -10,10 +10,13 @@
 //! [`LocalStack`] stops what it started and nothing else.
 
 pub mod archive;
+pub mod client;
 pub mod downstream;
 pub mod firehose_api;
 pub mod inspect;
+pub mod load;
 pub mod parameter_store;
+pub mod pipeline;
 pub mod sample;
 
 use std::net::SocketAddr;

@@ -10,27 +10,27 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use devstack::archive::{Archive, ArchiveConfig};
+use devstack::archive::ArchiveConfig;
+use devstack::client;
 use devstack::downstream::{self, Kind, StandInConfig};
+use devstack::pipeline::{LocalPipeline, PipelineOptions};
 use devstack::sample::{self, BadInput};
-use devstack::{KinesisEngine, LocalStack, StackOptions, free_port, inspect, workspace_binary};
+use devstack::{KinesisEngine, LocalStack, inspect, workspace_binary};
 use futures::StreamExt;
 use ingest::auth::TokenIssuer;
 use ingest::order::{Channel, OrderRequest};
-use ingest::problem::RETRY_AFTER_SECONDS;
 use processors::redrive::{DeadLetterBucket, Selection};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -101,9 +101,6 @@ struct Tally {
     /// Batch entries the stream refused (a `PutRecords` partial failure) and the demo resent.
     batch_entries_resent: usize,
 }
-
-/// Attempts for a wholesale batch whose entries the stream keeps refusing.
-const BATCH_ATTEMPTS: u32 = 10;
 
 #[derive(Serialize)]
 struct Summary {
@@ -272,9 +269,6 @@ fn consumer_counts(log: &Path) -> anyhow::Result<ConsumerCounts> {
     Ok(counts)
 }
 
-/// An order's status once the saga is done with it.
-const FINAL: [&str; 4] = ["completed", "rejected", "released", "failed"];
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -289,9 +283,6 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let logs = args.out_dir.join("logs");
-    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-
     let engine = KinesisEngine::from_env();
     // AWS's write limits per shard, so that throttling (429) and PutRecords partial failures
     // happen here as they would in a sale; kinesis-mock has none.
@@ -305,78 +296,35 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ", no write limits"
         }
     );
-    let stack = LocalStack::start(StackOptions {
-        kinesis_engine: engine,
-        shard_limits,
-        ..Default::default()
-    })
-    .await?;
-    let secret_file = stack.write_state(&args.out_dir.join("devstack"))?;
-    let gateway_port = free_port()?;
-    let gateway_url = format!("http://127.0.0.1:{gateway_port}");
-    let mut gateway = spawn(
-        &stack,
-        "gateway",
-        "gateway",
-        &[],
-        &logs,
-        &[
-            ("GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
-            ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
-        ],
-    )?;
-    // The archive's Firehose delivery stream, with the Pulumi program's buffering: the whole
-    // burst fits one buffer, written when the demo stops it.
-    let archive = Archive::start(
-        stack.kinesis(),
-        stack.s3(),
-        &stack.names.stream,
-        &stack.names.archive_bucket,
-        ArchiveConfig::default(),
-    )?;
-    let mut materialiser = spawn(
-        &stack,
-        "materialiser",
-        "consumer",
-        &["materialiser"],
-        &logs,
-        &[],
-    )?;
     // The downstream services: a few milliseconds each, and a limited edition out of stock.
-    let mut stand_in_config = StandInConfig::default();
-    stand_in_config
+    let mut stand_ins = StandInConfig::default();
+    stand_ins
         .inventory
         .out_of_stock
         .insert(sample::LIMITED_SKU.to_owned());
-    let stand_ins = downstream::serve(stand_in_config).await?;
-    let mut stages = Vec::new();
-    for (stage, variable) in [
-        ("inventory", "INVENTORY_URL"),
-        ("fulfilment", "FULFILMENT_URL"),
-        ("accounting", "ACCOUNTING_URL"),
-    ] {
-        let url = format!("{}/{stage}", stand_ins.url);
-        stages.push(spawn(
-            &stack,
-            stage,
-            "consumer",
-            &[stage],
-            &logs,
-            &[(variable, url)],
-        )?);
-    }
+    // The archive's Firehose delivery stream, with the Pulumi program's buffering: the whole
+    // burst fits one buffer, written when the demo stops it.
+    let mut pipeline = LocalPipeline::start(PipelineOptions {
+        kinesis_engine: engine,
+        shard_limits,
+        stand_ins,
+        archive: ArchiveConfig::default(),
+        out_dir: args.out_dir.clone(),
+    })
+    .await?;
+    let gateway_url = pipeline.gateway_url.clone();
+    let logs = pipeline.logs.clone();
     let http = reqwest::Client::new();
-    wait_for_gateway(&http, &gateway_url).await?;
     println!(
         "Gateway on {gateway_url}; materialiser, inventory, fulfilment and accounting subscribed; \
          downstream stand-ins on {}; logs in {}",
-        stand_ins.url,
+        pipeline.stand_ins.url,
         logs.display()
     );
 
     let mut rng = StdRng::seed_from_u64(args.seed);
     let shots = plan(&mut rng, args.orders, args.customers);
-    let tokens = Arc::new(TokenIssuer::hs256(&stack.jwt_secret));
+    let tokens = Arc::new(TokenIssuer::hs256(&pipeline.stack.jwt_secret));
     println!(
         "Sending {} orders from {} customers, {} at a time...",
         args.orders, args.customers, args.concurrency
@@ -384,7 +332,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let halfway = shots.len() / 2;
-    let outage = format!("{}/_control/fulfilment/outage", stand_ins.url);
+    let outage = format!("{}/_control/fulfilment/outage", pipeline.stand_ins.url);
     let answers: Vec<Tally> = futures::stream::iter(shots.into_iter().enumerate())
         .map(|(index, shot)| {
             let (http, outage, gateway_url, tokens) = (&http, &outage, &gateway_url, &tokens);
@@ -428,22 +376,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let duplicates_sent = tally.accepted.len() - unique.len();
 
     println!("Sent in {send_seconds:.2} s; waiting for the pipeline to drain...");
-    let dynamodb = stack.dynamodb();
+    let dynamodb = pipeline.stack.dynamodb();
     let drain_started = Instant::now();
     let mut missing = unique.clone();
     while !missing.is_empty() && drain_started.elapsed() < Duration::from_secs(args.drain_timeout) {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        missing = inspect::missing_orders(&dynamodb, &stack.names.orders_table, &missing).await?;
+        missing = inspect::missing_orders(&dynamodb, &pipeline.stack.names.orders_table, &missing)
+            .await?;
     }
     // Then until every order is through the saga.
-    let mut states = inspect::order_states(&dynamodb, &stack.names.orders_table).await?;
+    let mut states = inspect::order_states(&dynamodb, &pipeline.stack.names.orders_table).await?;
     let unfinished = |states: &HashMap<String, inspect::OrderState>| {
         unique
             .iter()
             .filter(|id| {
                 states
                     .get(&id.to_string())
-                    .is_none_or(|s| !FINAL.contains(&s.status.as_str()))
+                    .is_none_or(|s| !inspect::FINAL_STATUSES.contains(&s.status.as_str()))
             })
             .count()
     };
@@ -451,34 +400,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
         && drain_started.elapsed() < Duration::from_secs(args.drain_timeout)
     {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        states = inspect::order_states(&dynamodb, &stack.names.orders_table).await?;
+        states = inspect::order_states(&dynamodb, &pipeline.stack.names.orders_table).await?;
     }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
-    let saga = saga_summary(&unique, &tally.accepted_at, &states, &stand_ins.ledger());
-    let stream = inspect::stream_totals(&stack.kinesis(), &stack.names.stream).await?;
-    let archived = archive.stop().await;
+    let saga = saga_summary(
+        &unique,
+        &tally.accepted_at,
+        &states,
+        &pipeline.stand_ins.ledger(),
+    );
+    let stream =
+        inspect::stream_totals(&pipeline.stack.kinesis(), &pipeline.stack.names.stream).await?;
+    let archived = pipeline.stop_archive().await;
     let total_seconds = started.elapsed().as_secs_f64();
-    let analytics = analyst_view(&stack).await?;
-    let materialised = inspect::count_items(&dynamodb, &stack.names.orders_table).await?;
-    let dead_letters = DeadLetterBucket::new(stack.s3(), &stack.names.dead_letter_bucket)
-        .letters(&Selection::default())
-        .await?
-        .len();
+    let analytics = analyst_view(&pipeline.stack).await?;
+    let materialised = inspect::count_items(&dynamodb, &pipeline.stack.names.orders_table).await?;
+    let dead_letters = DeadLetterBucket::new(
+        pipeline.stack.s3(),
+        &pipeline.stack.names.dead_letter_bucket,
+    )
+    .letters(&Selection::default())
+    .await?
+    .len();
 
-    let gateway_peak_rss_mib = peak_rss_mib(&gateway);
-    let materialiser_peak_rss_mib = peak_rss_mib(&materialiser);
-    stop(&mut gateway).await;
-    stop(&mut materialiser).await;
-    for stage in &mut stages {
-        stop(stage).await;
-    }
+    let gateway_peak_rss_mib = pipeline.peak_rss_mib("gateway");
+    let materialiser_peak_rss_mib = pipeline.peak_rss_mib("materialiser");
+    pipeline.stop_processes().await;
 
     let mut consumers = BTreeMap::new();
     for name in ["materialiser", "inventory", "fulfilment", "accounting"] {
-        consumers.insert(
-            name.to_owned(),
-            consumer_counts(&logs.join(format!("{name}.log")))?,
-        );
+        consumers.insert(name.to_owned(), consumer_counts(&pipeline.log(name))?);
     }
 
     let rejected = tally.rejected.values().sum();
@@ -782,64 +733,21 @@ async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot:
                     .push(format!("{kind:?} answered {status}: {answer}"));
             }
         }
-        Shot::Batch {
-            customer,
-            mut orders,
-        } => {
-            // Entries the stream refused (429 or 503 inside the 200) are sent again, as a
-            // well-behaved client does, in a smaller batch after Retry-After.
-            for attempt in 0..BATCH_ATTEMPTS {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_secs(RETRY_AFTER_SECONDS.into())).await;
-                }
-                let body = serde_json::to_vec(
-                    &json!({ "orders": orders.iter().map(sample::to_json).collect::<Vec<_>>() }),
-                )
-                .unwrap_or_default();
-                let (status, answer) = post(
-                    http,
-                    &format!("{gateway}/orders:batch"),
-                    Some(&tokens.token(&customer, 600)),
-                    "application/json",
-                    body,
-                    &mut tally,
-                )
-                .await;
-                let results = answer["results"].as_array().cloned().unwrap_or_default();
-                if status != 200 || results.len() != orders.len() {
-                    tally
-                        .unexpected
-                        .push(format!("batch answered {status}: {answer}"));
-                    break;
-                }
-                let mut refused = Vec::new();
-                for (order, result) in orders.into_iter().zip(results) {
-                    match result["status"].as_u64() {
-                        Some(202) => tally.accept(order.order_id),
-                        Some(429 | 503) => refused.push(order),
-                        _ => tally
-                            .unexpected
-                            .push(format!("batch entry answered {result}")),
-                    }
-                }
-                tally.batch_entries_resent += refused.len();
-                orders = refused;
-                if orders.is_empty() {
-                    break;
-                }
+        Shot::Batch { customer, orders } => {
+            let answer =
+                client::post_batch(http, gateway, &tokens.token(&customer, 600), orders).await;
+            for order_id in answer.accepted {
+                tally.accept(order_id);
             }
-            if !orders.is_empty() {
-                tally.unexpected.push(format!(
-                    "{} batch entries still refused after {BATCH_ATTEMPTS} attempts",
-                    orders.len()
-                ));
-            }
+            tally.batch_entries_resent += answer.resent;
+            tally.retries_after_throttling += answer.throttled as usize;
+            tally.unexpected.extend(answer.problems);
         }
     }
     tally
 }
 
-/// POSTs, honouring `Retry-After` on 429 and 503 like a well-behaved client.
+/// POSTs as a well-behaved client does ([`devstack::client::post`]), counting the throttling.
 async fn post(
     http: &reqwest::Client,
     url: &str,
@@ -848,100 +756,9 @@ async fn post(
     body: Vec<u8>,
     tally: &mut Tally,
 ) -> (u16, Value) {
-    for _ in 0..10 {
-        let mut request = http
-            .post(url)
-            .header("content-type", content_type)
-            .body(body.clone());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => return (0, Value::String(error.to_string())),
-        };
-        let status = response.status().as_u16();
-        if status == 429 || status == 503 {
-            tally.retries_after_throttling += 1;
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(1);
-            tokio::time::sleep(Duration::from_secs(wait)).await;
-            continue;
-        }
-        return (status, response.json().await.unwrap_or(Value::Null));
-    }
-    (
-        429,
-        Value::String("still throttled after 10 attempts".into()),
-    )
-}
-
-/// Starts `binary` with `args`, its output in `logs/{name}.log`.
-fn spawn(
-    stack: &LocalStack,
-    name: &str,
-    binary: &str,
-    args: &[&str],
-    logs: &Path,
-    extra_env: &[(&str, String)],
-) -> anyhow::Result<Child> {
-    let path = workspace_binary(binary);
-    let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
-    Command::new(&path)
-        .args(args)
-        .envs(stack.env())
-        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| {
-            format!(
-                "starting {} (build it first: cargo build --release --bins)",
-                path.display()
-            )
-        })
-}
-
-async fn wait_for_gateway(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    for _ in 0..200 {
-        if http
-            .get(format!("{url}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the gateway did not answer on {url}")
-}
-
-/// The process's peak resident memory (`VmHWM`), in MiB.
-fn peak_rss_mib(child: &Child) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// SIGTERM, so the process stops cleanly; SIGKILL if it does not within five seconds.
-async fn stop(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    }
-    if tokio::time::timeout(Duration::from_secs(5), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
+    let answer = client::post(http, url, token, content_type, body).await;
+    tally.retries_after_throttling += answer.throttled as usize;
+    (answer.status, answer.body)
 }
 
 fn print_summary(s: &Summary) {

@@ -1,0 +1,236 @@
+//! The whole pipeline on the local stack, as the demo and the load generator run it: the
+//! engines, the downstream stand-ins and the archive's Firehose stand-in in this process, the
+//! `gateway` and the four consumers (`consumer materialiser|inventory|fulfilment|accounting`)
+//! as their own processes, each logging to `<logs>/<name>.log`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::archive::{Archive, ArchiveConfig, Totals};
+use crate::downstream::{self, StandInConfig, StandIns};
+use crate::{KinesisEngine, LocalStack, StackError, StackOptions, free_port, workspace_binary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("starting the local stack")]
+    Stack(#[from] StackError),
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("starting {} (build it first: cargo build --release --workspace --bins)", .path.display())]
+    Spawn {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the gateway did not answer on {0}")]
+    GatewayDown(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> PipelineError {
+    let what = what.into();
+    move |source| PipelineError::Io { what, source }
+}
+
+pub struct PipelineOptions {
+    pub kinesis_engine: KinesisEngine,
+    /// AWS's write limits per shard (ferrokinesis only).
+    pub shard_limits: bool,
+    pub stand_ins: StandInConfig,
+    pub archive: ArchiveConfig,
+    /// Where the stack's state (`devstack/`) and the processes' logs (`logs/`) go.
+    pub out_dir: PathBuf,
+}
+
+/// The consumers that call a downstream service, with the variable that names its URL.
+const SAGA_STAGES: [(&str, &str); 3] = [
+    ("inventory", "INVENTORY_URL"),
+    ("fulfilment", "FULFILMENT_URL"),
+    ("accounting", "ACCOUNTING_URL"),
+];
+
+/// Every process the pipeline starts, in start order.
+pub const PROCESSES: [&str; 5] = [
+    "gateway",
+    "materialiser",
+    "inventory",
+    "fulfilment",
+    "accounting",
+];
+
+/// A running local pipeline. Dropping it kills its processes and stops its engines.
+pub struct LocalPipeline {
+    pub stack: LocalStack,
+    pub gateway_url: String,
+    pub stand_ins: StandIns,
+    pub logs: PathBuf,
+    archive: Option<Archive>,
+    processes: Vec<(&'static str, Child)>,
+}
+
+impl LocalPipeline {
+    pub async fn start(options: PipelineOptions) -> Result<Self, PipelineError> {
+        let logs = options.out_dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(io(format!("creating {}", logs.display())))?;
+        let stack = LocalStack::start(StackOptions {
+            kinesis_engine: options.kinesis_engine,
+            shard_limits: options.shard_limits,
+            ..Default::default()
+        })
+        .await?;
+        let state = options.out_dir.join("devstack");
+        let secret_file = stack
+            .write_state(&state)
+            .map_err(io(format!("writing {}", state.display())))?;
+        let stand_ins = downstream::serve(options.stand_ins)
+            .await
+            .map_err(io("starting the downstream stand-ins"))?;
+        let archive = Archive::start(
+            stack.kinesis(),
+            stack.s3(),
+            &stack.names.stream,
+            &stack.names.archive_bucket,
+            options.archive,
+        )
+        .map_err(io("starting the archive's Firehose stand-in"))?;
+        let gateway_port = free_port().map_err(io("finding a port for the gateway"))?;
+        let gateway_url = format!("http://127.0.0.1:{gateway_port}");
+        let mut pipeline = Self {
+            stack,
+            gateway_url,
+            stand_ins,
+            logs,
+            archive: Some(archive),
+            processes: Vec::new(),
+        };
+        pipeline.spawn(
+            "gateway",
+            "gateway",
+            &[],
+            &[
+                ("GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
+                ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
+            ],
+        )?;
+        pipeline.spawn("materialiser", "consumer", &["materialiser"], &[])?;
+        for (stage, variable) in SAGA_STAGES {
+            let url = format!("{}/{stage}", pipeline.stand_ins.url);
+            pipeline.spawn(stage, "consumer", &[stage], &[(variable, url)])?;
+        }
+        pipeline.wait_for_gateway().await?;
+        Ok(pipeline)
+    }
+
+    /// The log file of one of [`PROCESSES`].
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
+    }
+
+    /// The process id of one of [`PROCESSES`], while it runs.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.processes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, child)| child.id())
+    }
+
+    /// The process's peak resident memory (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self, name: &str) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid(name)?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    }
+
+    /// Stops the archive's Firehose stand-in, which writes what it still buffers; what it wrote
+    /// in all. Later calls return nothing.
+    pub async fn stop_archive(&mut self) -> Totals {
+        match self.archive.take() {
+            Some(archive) => archive.stop().await,
+            None => Totals::default(),
+        }
+    }
+
+    /// SIGTERM to every process, so each stops cleanly; SIGKILL to any still running after five
+    /// seconds.
+    pub async fn stop_processes(&mut self) {
+        for (_, child) in &mut self.processes {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            }
+        }
+        for (_, child) in &mut self.processes {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    /// Starts `binary` with `args`, its output in `<logs>/<name>.log`.
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        binary: &str,
+        args: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<(), PipelineError> {
+        let path = workspace_binary(binary);
+        let log_path = self.log(name);
+        let log = std::fs::File::create(&log_path)
+            .map_err(io(format!("creating {}", log_path.display())))?;
+        let stderr = log
+            .try_clone()
+            .map_err(io(format!("opening {}", log_path.display())))?;
+        let child = Command::new(&path)
+            .args(args)
+            .envs(self.stack.env())
+            .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::from(stderr))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| PipelineError::Spawn { path, source })?;
+        self.processes.push((name, child));
+        Ok(())
+    }
+
+    async fn wait_for_gateway(&self) -> Result<(), PipelineError> {
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{}/health", self.gateway_url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(PipelineError::GatewayDown(self.gateway_url.clone()))
+    }
+}
+
+/// Reads `path` from `offset` to its end; the new offset. For following a process's log.
+pub fn read_new(path: &Path, offset: u64) -> std::io::Result<(String, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    // Keep a partial last line for the next read.
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let text = String::from_utf8_lossy(&bytes[..complete]).into_owned();
+    Ok((text, offset + complete as u64))
+}
