@@ -23,7 +23,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { PipelineConfig, provisionedSettings } from "./config";
+import { MIN_WARM_WRITE_UNITS, PipelineConfig, provisionedSettings } from "./config";
 import { Context } from "./context";
 
 /** Auto scaling keeps consumed capacity at this percentage of provisioned capacity (AWS's default). */
@@ -96,6 +96,25 @@ export function billing(capacity?: { read: number; write: number }): Pick<aws.dy
  */
 export function scaledCapacityIgnored(capacity: ProvisionedCapacity | undefined, properties: string[]): pulumi.CustomResourceOptions {
   return capacity === undefined || capacity.setCapacity ? {} : { ignoreChanges: properties };
+}
+
+/**
+ * A table's or index's warm throughput (pre-warming for a sale): the write units per second it can
+ * take at once, whatever its capacity mode; nothing when unset, which leaves DynamoDB's own.
+ */
+export function warmWrites(units: number | undefined): Pick<aws.dynamodb.TableArgs, "warmThroughput"> {
+  return units === undefined ? {} : { warmThroughput: { writeUnitsPerSecond: units } };
+}
+
+/**
+ * The orders table's index's warm write throughput, from the table's: a quarter of it (rounded up;
+ * one index write per ORDERS_WRITES_PER_INDEX_WRITE table writes), but never below the least
+ * DynamoDB takes. Undefined when the table is not pre-warmed.
+ */
+export function indexWarmWriteUnits(ordersWarmWriteUnits: number | undefined): number | undefined {
+  return ordersWarmWriteUnits === undefined
+    ? undefined
+    : Math.max(MIN_WARM_WRITE_UNITS, Math.ceil(ordersWarmWriteUnits / ORDERS_WRITES_PER_INDEX_WRITE));
 }
 
 /** What auto scaling scales: a table or one of its indexes, for writes or reads. */

@@ -49,6 +49,19 @@ export const CAPACITY_PAIRS: [CapacityKey, CapacityKey][] = [
 ];
 
 /**
+ * Pre-warming for a sale (DynamoDB warm throughput): the write units per second the orders table and
+ * the idempotency table can take at once, in either capacity mode; each unset by default (DynamoDB's
+ * own). The orders table's index is pre-warmed from the orders setting (src/capacity.ts).
+ */
+export const WARM_THROUGHPUT_KEYS = ["ordersWarmWriteUnits", "idempotencyWarmWriteUnits"] as const;
+export type WarmThroughputKey = (typeof WARM_THROUGHPUT_KEYS)[number];
+/** The least warm write throughput the AWS provider documents for a table or index, and a new on-demand table's own. */
+export const MIN_WARM_WRITE_UNITS = 4000;
+
+/** The most batches Lambda processes from one shard at once (the mapping's ParallelizationFactor). */
+export const MAX_PARALLELIZATION_FACTOR = 10;
+
+/**
  * An API Gateway execute-api ARN that names its region, account and API (no wildcard there),
  * then what of the API: `<stage>/<METHOD>/<path>`, where `*` may stand for any part
  * (arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/reservations, or …/prod/*).
@@ -147,6 +160,17 @@ export interface PipelineConfig {
    * auto scaling set (src/capacity.ts says why the switch needs it). Refused with `on-demand`.
    */
   dynamodbSwitchToProvisioned: boolean;
+  /**
+   * Pre-warming (WARM_THROUGHPUT_KEYS): unset (undefined) for none. A table's warm throughput can be
+   * raised, never lowered.
+   */
+  ordersWarmWriteUnits?: number;
+  idempotencyWarmWriteUnits?: number;
+  /**
+   * ParallelizationFactor of every consumer's event source mapping, 1 to 10; unset (undefined): the
+   * value processors/lambda-event-sources.json publishes for each consumer.
+   */
+  consumerParallelizationFactor?: number;
 }
 
 /**
@@ -197,6 +221,9 @@ export const defaults: Defaults = {
   ordersReadCapacity: undefined,
   ordersMaxReadCapacity: undefined,
   dynamodbSwitchToProvisioned: false,
+  ordersWarmWriteUnits: undefined,
+  idempotencyWarmWriteUnits: undefined,
+  consumerParallelizationFactor: undefined,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -257,6 +284,7 @@ export function validate(config: PipelineConfig): PipelineConfig {
   }
   problems.push(...downstreamProblems(config));
   problems.push(...capacityProblems(config));
+  problems.push(...saleProblems(config));
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -351,6 +379,25 @@ function capacityProblems(config: PipelineConfig): string[] {
   return problems;
 }
 
+/** What is wrong with the settings for a sale: warm throughput and the mappings' ParallelizationFactor, each optional. */
+function saleProblems(config: PipelineConfig): string[] {
+  const problems: string[] = [];
+  // Whatever the type says, load() passes on a value that is not a number, for this to name.
+  const shown = (value: unknown) => (typeof value === "string" ? `'${value}'` : String(value));
+  const whole = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
+  for (const key of WARM_THROUGHPUT_KEYS) {
+    const value: unknown = config[key];
+    if (value !== undefined && !(whole(value) && value >= MIN_WARM_WRITE_UNITS)) {
+      problems.push(`${key} ${shown(value)} must be a whole number of write units per second, at least ${MIN_WARM_WRITE_UNITS}`);
+    }
+  }
+  const factor: unknown = config.consumerParallelizationFactor;
+  if (factor !== undefined && !(whole(factor) && factor >= 1 && factor <= MAX_PARALLELIZATION_FACTOR)) {
+    problems.push(`consumerParallelizationFactor ${shown(factor)} must be a whole number from 1 to ${MAX_PARALLELIZATION_FACTOR}`);
+  }
+  return problems;
+}
+
 /**
  * Whether the stack's config holds `fullKey` (`<project>:<key>`) encrypted: the language host
  * passes the names of the secret keys to the program (PULUMI_CONFIG_SECRET_KEYS), and the SDK's
@@ -374,9 +421,10 @@ export function load(): PipelineConfig {
     const raw = config.get(key);
     return raw === undefined ? defaults[key] : raw === "true" ? true : raw === "false" ? false : (raw as unknown as boolean);
   };
-  // A capacity setting: undefined when unset (validate() refuses one set with on-demand); a
-  // value that is not a number is passed on as it is, for validate() to name with the others.
-  const capacity = (key: CapacityKey): number | undefined => {
+  // A capacity or sale setting: undefined when unset (validate() refuses a capacity setting set
+  // with on-demand); a value that is not a number is passed on as it is, for validate() to name
+  // with the others.
+  const capacity = (key: CapacityKey | WarmThroughputKey | "consumerParallelizationFactor"): number | undefined => {
     const raw = config.get(key);
     if (raw === undefined) return undefined;
     const parsed = Number(raw);
@@ -433,5 +481,8 @@ export function load(): PipelineConfig {
     dynamodbCapacity: (config.get("dynamodbCapacity") ?? defaults.dynamodbCapacity) as DynamoDbCapacityMode,
     ...(Object.fromEntries(CAPACITY_KEYS.map((key) => [key, capacity(key)])) as Partial<Record<CapacityKey, number>>),
     dynamodbSwitchToProvisioned: flag("dynamodbSwitchToProvisioned"),
+    ordersWarmWriteUnits: capacity("ordersWarmWriteUnits"),
+    idempotencyWarmWriteUnits: capacity("idempotencyWarmWriteUnits"),
+    consumerParallelizationFactor: capacity("consumerParallelizationFactor"),
   });
 }

@@ -131,7 +131,8 @@ export function createConsumers(ctx: Context, resources: ConsumerResources): Con
       startingPosition: settings.StartingPosition,
       batchSize: settings.BatchSize,
       maximumBatchingWindowInSeconds: settings.MaximumBatchingWindowInSeconds,
-      parallelizationFactor: settings.ParallelizationFactor,
+      // For a sale (consumerParallelizationFactor) the same for every consumer; unset, the published value.
+      parallelizationFactor: ctx.config.consumerParallelizationFactor ?? settings.ParallelizationFactor,
       functionResponseTypes: settings.FunctionResponseTypes,
       bisectBatchOnFunctionError: settings.BisectBatchOnFunctionError,
       maximumRetryAttempts: settings.MaximumRetryAttempts,

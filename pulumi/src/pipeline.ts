@@ -8,7 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { OrderTables, createNamedQueries, createOrderTables } from "./analytics";
 import { Api, createApi } from "./api";
 import { Archive, createArchive, privateBucket } from "./archive";
-import { AutoScaling, autoScale, billing, provisionedCapacity, Scaled, scaledCapacityIgnored } from "./capacity";
+import {
+  AutoScaling, autoScale, billing, indexWarmWriteUnits, provisionedCapacity, Scaled, scaledCapacityIgnored, warmWrites,
+} from "./capacity";
 import { PipelineConfig, ServiceUrlKey } from "./config";
 import { ConsumerAccess, Consumer, createConsumers, ownItemsOnly } from "./consumers";
 import { Context, Grant, context } from "./context";
@@ -130,6 +132,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   const ordersTable = new aws.dynamodb.Table(ctx.name("orders-table"), {
     name: config.prefix,
     ...billing(capacity && { read: capacity.ordersRead.min, write: capacity.ordersWrite.min }),
+    // Pre-warmed for a sale (ordersWarmWriteUnits); unset, nothing.
+    ...warmWrites(config.ordersWarmWriteUnits),
     hashKey: "orderId",
     attributes: [
       { name: "orderId", type: "S" },
@@ -141,6 +145,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         name: ORDERS_BY_CUSTOMER_INDEX, hashKey: "customerId", rangeKey: "placedAt", projectionType: "KEYS_ONLY",
         // Provisioned, an index has capacity of its own, scaled on its own.
         ...(capacity && { readCapacity: capacity.indexRead.min, writeCapacity: capacity.indexWrite.min }),
+        ...warmWrites(indexWarmWriteUnits(config.ordersWarmWriteUnits)),
       },
     ],
     pointInTimeRecovery: { enabled: true },
@@ -180,6 +185,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   const idempotencyTable = new aws.dynamodb.Table(ctx.name("idempotency-table"), {
     name: ctx.name("idempotency"),
     ...billing(capacity && { read: capacity.idempotencyRead, write: capacity.idempotencyWrite.min }),
+    ...warmWrites(config.idempotencyWarmWriteUnits),
     hashKey: IDEMPOTENCY_HASH_KEY,
     rangeKey: IDEMPOTENCY_RANGE_KEY,
     attributes: [
