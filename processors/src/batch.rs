@@ -341,6 +341,11 @@ where
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             millis_behind_latest: source.millis_behind_latest,
             write_units,
+            record_age_ms: records
+                .iter()
+                .map(|r| r.arrived_at)
+                .min()
+                .map(|oldest| (OffsetDateTime::now_utc() - oldest).whole_milliseconds() as i64),
         }
         .emit();
         outcome

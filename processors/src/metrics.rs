@@ -25,6 +25,11 @@ pub struct BatchMetrics<'a> {
     pub millis_behind_latest: Option<i64>,
     /// DynamoDB write units the batch consumed ([`crate::capacity`]).
     pub write_units: f64,
+    /// How long the batch's oldest record had been on the stream when the batch ended: the
+    /// consumer's true lag, queueing inside the host included (`MillisBehindLatest` is taken
+    /// when records are read). A log field, not a metric: Lambda's `IteratorAge` already is one,
+    /// and every custom metric is billed.
+    pub record_age_ms: Option<i64>,
 }
 
 impl BatchMetrics<'_> {
@@ -62,6 +67,9 @@ impl BatchMetrics<'_> {
             .collect();
         for (name, _, value) in metrics {
             line.insert(name.into(), value);
+        }
+        if let Some(age) = self.record_age_ms {
+            line.insert("RecordAgeMs".into(), json!(age));
         }
         line.insert(
             "_aws".into(),
@@ -122,6 +130,7 @@ mod tests {
             duration_ms: 12.5,
             millis_behind_latest: Some(300),
             write_units: 9.0,
+            record_age_ms: Some(4_200),
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(1_795_000_000_000)).expect("json");
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
@@ -157,6 +166,11 @@ mod tests {
         );
         assert_eq!(line["MillisBehindLatest"], 300);
         assert_eq!(line["WriteCapacityUnits"], 9.0);
+        assert_eq!(line["RecordAgeMs"], 4_200);
+        assert!(
+            !declared.contains(&"RecordAgeMs"),
+            "a log field, not a billed metric"
+        );
     }
 
     #[test]
@@ -170,6 +184,7 @@ mod tests {
             duration_ms: 0.1,
             millis_behind_latest: None,
             write_units: 0.0,
+            record_age_ms: None,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf(0)).expect("json");
         assert_eq!(
@@ -178,5 +193,6 @@ mod tests {
         );
         assert!(line.get("ShardId").is_none());
         assert!(line.get("MillisBehindLatest").is_none());
+        assert!(line.get("RecordAgeMs").is_none());
     }
 }

@@ -229,7 +229,7 @@ fn print_summary(s: &Summary) {
     for phase in &s.phases {
         let handled = |c: &str| phase.handled_per_second.get(c).copied().unwrap_or(0.0);
         println!(
-            "  {:<14} {:>8.0} {:>7.0} {:>11.0} {:>10.0} {:>11.0} {:>7.0}ms {:>6.1}s",
+            "  {:<14} {:>8.0} {:>7.0} {:>11.0} {:>10.0} {:>11.0} {:>7.0}ms {:>9.1}s",
             phase.name,
             phase.target_rate,
             phase.sent_orders_per_second,
@@ -237,7 +237,7 @@ fn print_summary(s: &Summary) {
             handled("inventory"),
             handled("accounting"),
             phase.post_p99_ms,
-            phase.max_behind_latest_ms.unwrap_or(0) as f64 / 1000.0
+            phase.max_record_age_ms.unwrap_or(0) as f64 / 1000.0
         );
     }
     for problem in &s.problems {

@@ -45,8 +45,11 @@ pub struct Second {
     pub throttled: u64,
     /// Records each consumer handled, from its metrics lines.
     pub handled: BTreeMap<String, u64>,
-    /// The largest `MillisBehindLatest` any consumer reported.
+    /// The largest `MillisBehindLatest` any consumer reported: how far its reading is behind.
     pub behind_latest_ms: Option<u64>,
+    /// The oldest record any consumer finished a batch with (`RecordAgeMs`): how far its
+    /// handling is behind, queueing inside the consumer included.
+    pub record_age_ms: Option<u64>,
     /// Of the tracked orders: the oldest accepted but not yet in the orders table, and the
     /// oldest not yet through the saga.
     pub oldest_unmaterialised_ms: Option<u64>,

@@ -61,6 +61,7 @@ pub fn write_csv(path: &Path, seconds: &[Second]) -> Result<(), ReportError> {
     header.extend(
         [
             "behind_latest_ms",
+            "record_age_ms",
             "oldest_unmaterialised_ms",
             "oldest_unfinished_ms",
         ]
@@ -85,6 +86,7 @@ pub fn write_csv(path: &Path, seconds: &[Second]) -> Result<(), ReportError> {
         row.extend(CONSUMERS.map(|c| optional(s.handled.get(c).map(u64::to_string))));
         row.extend([
             optional(s.behind_latest_ms),
+            optional(s.record_age_ms),
             optional(s.oldest_unmaterialised_ms),
             optional(s.oldest_unfinished_ms),
         ]);

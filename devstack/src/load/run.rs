@@ -111,6 +111,7 @@ pub struct Summary {
     pub tracked_statuses: BTreeMap<String, usize>,
     pub drain_seconds: f64,
     pub max_behind_latest_ms: Option<u64>,
+    pub max_record_age_ms: Option<u64>,
     pub phases: Vec<PhaseResult>,
     pub local: Option<LocalView>,
 }
@@ -142,6 +143,7 @@ pub struct PhaseResult {
     pub handled_per_second: BTreeMap<String, f64>,
     pub post_p99_ms: f64,
     pub max_behind_latest_ms: Option<u64>,
+    pub max_record_age_ms: Option<u64>,
     pub max_oldest_unfinished_ms: Option<u64>,
     /// Mean percent of one core each part used.
     pub cpu: BTreeMap<String, f64>,
@@ -336,6 +338,7 @@ pub async fn run(
         tracked_statuses,
         drain_seconds,
         max_behind_latest_ms: seconds.iter().filter_map(|s| s.behind_latest_ms).max(),
+        max_record_age_ms: seconds.iter().filter_map(|s| s.record_age_ms).max(),
         phases: phase_results(profile, &recorder),
         local,
     };
@@ -406,7 +409,7 @@ async fn watch_every_second(
             .iter()
             .rev()
             .take(3)
-            .find_map(|s| s.behind_latest_ms);
+            .find_map(|s| s.record_age_ms);
         drop(recorder);
         bar.set_position(now as u64);
         bar.set_message(format!(
@@ -630,6 +633,7 @@ fn phase_results(profile: &Profile, recorder: &Recorder) -> Vec<PhaseResult> {
                 .collect(),
             post_p99_ms: recorder.post_between(from, to).p99,
             max_behind_latest_ms: window.iter().filter_map(|s| s.behind_latest_ms).max(),
+            max_record_age_ms: window.iter().filter_map(|s| s.record_age_ms).max(),
             max_oldest_unfinished_ms: window.iter().filter_map(|s| s.oldest_unfinished_ms).max(),
             cpu,
         });

@@ -1,5 +1,5 @@
 //! What the load generator watches once a second on the local pipeline: each consumer's
-//! metrics lines (records handled, `MillisBehindLatest`) and the CPU each part uses.
+//! metrics lines (records handled, `MillisBehindLatest`, `RecordAgeMs`) and the CPU each part uses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -42,9 +42,14 @@ impl MetricsFollower {
                 let second = recorder.second((at_ms - self.start_ms) as f64 / 1000.0);
                 *second.handled.entry(consumer.clone()).or_default() +=
                     metrics["Handled"].as_u64().unwrap_or(0);
-                if let Some(behind) = metrics["MillisBehindLatest"].as_u64() {
-                    let max = second.behind_latest_ms.get_or_insert(0);
-                    *max = (*max).max(behind);
+                for (field, max) in [
+                    ("MillisBehindLatest", &mut second.behind_latest_ms),
+                    ("RecordAgeMs", &mut second.record_age_ms),
+                ] {
+                    if let Some(value) = metrics[field].as_u64() {
+                        let max = max.get_or_insert(0);
+                        *max = (*max).max(value);
+                    }
                 }
             }
         }
