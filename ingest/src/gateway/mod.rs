@@ -294,12 +294,14 @@ pub fn envelope_for(
     Ok(Envelope::order_placed(order, event_id, time))
 }
 
-/// The query parameters of `GET /orders` (others are ignored, as API Gateway does).
-#[derive(serde::Deserialize)]
-struct ListParams {
-    limit: Option<String>,
-    #[serde(rename = "nextToken")]
-    next_token: Option<String>,
+/// A query parameter of `GET /orders` (others are ignored, as API Gateway does). A repeated one
+/// takes its last value, as API Gateway's `queryStringParameters` does.
+fn query_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }
 
 async fn get_own_order(
@@ -318,16 +320,16 @@ async fn get_own_order(
 async fn list_own_orders(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
-    Query(params): Query<ListParams>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let answer = async {
         let customer = reader(&gateway, &headers)?;
-        let limit = Limit::parse(params.limit.as_deref())?;
+        let limit = Limit::parse(query_param(&params, "limit"))?;
         list_orders(
             &gateway.orders,
             &customer,
             limit,
-            params.next_token.as_deref(),
+            query_param(&params, "nextToken"),
         )
         .await
     };
