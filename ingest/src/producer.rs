@@ -12,9 +12,13 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Most entries `PutRecords` takes in one call.
 pub const MAX_BATCH_ENTRIES: usize = 500;
-/// Attempts for the entries of a batch that keep failing, the first included.
+/// Attempts for the entries of a batch that keep failing, the first included: few, for the
+/// gateway, whose client is waiting and retries after `Retry-After` itself.
 const BATCH_ATTEMPTS: u32 = 4;
+/// Attempts of a [`Producer::patient`] producer: enough to wait out a throttled second.
+const PATIENT_ATTEMPTS: u32 = 10;
 const BATCH_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// One record to put.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +79,7 @@ impl PutError {
 pub struct Producer {
     client: aws_sdk_kinesis::Client,
     stream: String,
+    attempts: u32,
 }
 
 impl Producer {
@@ -82,7 +87,17 @@ impl Producer {
         Self {
             client,
             stream: stream.into(),
+            attempts: BATCH_ATTEMPTS,
         }
+    }
+
+    /// A producer that keeps retrying throttled entries for about 5.5 s (10 attempts, at most
+    /// 1 s apart), so that a shard over its 1,000 records/s for a second does not fail the
+    /// caller. For consumers emitting events: a failed emit makes the whole shard resubscribe
+    /// and handle its batch again, which costs far more than waiting.
+    pub fn patient(mut self) -> Self {
+        self.attempts = PATIENT_ATTEMPTS;
+        self
     }
 
     pub async fn put(&self, entry: Entry) -> Result<Placed, PutError> {
@@ -111,10 +126,11 @@ impl Producer {
         // Exponential with jitter, so that gateways throttled together do not retry together.
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(BATCH_BACKOFF)
+            .with_max_delay(MAX_BACKOFF)
             .with_jitter()
             .without_max_times()
             .build();
-        for attempt in 0..BATCH_ATTEMPTS {
+        for attempt in 0..self.attempts {
             if pending.is_empty() {
                 break;
             }

@@ -208,7 +208,7 @@ impl TestPipeline {
             consumer: consumer.to_owned(),
             stream: names.stream.clone(),
             handler,
-            emitter: Producer::new(self.stack.kinesis(), &names.stream),
+            emitter: Producer::new(self.stack.kinesis(), &names.stream).patient(),
             dead_letters: S3DeadLetters::new(self.stack.s3(), &names.dead_letter_bucket),
             failures: DynamoFailureLog::new(self.stack.dynamodb(), &names.failures_table),
             config,

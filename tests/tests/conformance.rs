@@ -633,6 +633,24 @@ async fn put_records_reports_each_failed_entry_and_the_producer_returns_only_wha
         landed.len(),
         "every Ok is on the stream and every Err is not"
     );
+
+    // The consumers' patient producer waits out the throttled second: 1.25 MB into a shard
+    // that takes 1 MB/s all lands.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let patient = Producer::new(kinesis.clone(), "throttled").patient();
+    let entries = (0..500)
+        .map(|i| Entry {
+            partition_key: format!("p{i}"),
+            data: vec![b'z'; 2500],
+        })
+        .collect();
+    let refused: Vec<_> = patient
+        .put_batch(entries)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert!(refused.is_empty(), "still refused: {refused:?}");
 }
 
 fn s(value: &str) -> AttributeValue {

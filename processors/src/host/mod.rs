@@ -26,7 +26,7 @@ pub fn aws_engine<H>(
         consumer: consumer.to_owned(),
         stream: names.stream.clone(),
         handler,
-        emitter: Producer::new(aws_sdk_kinesis::Client::new(sdk), names.stream),
+        emitter: Producer::new(aws_sdk_kinesis::Client::new(sdk), names.stream).patient(),
         dead_letters: S3DeadLetters::new(aws_sdk_s3::Client::new(sdk), names.dead_letter_bucket),
         failures: DynamoFailureLog::new(aws_sdk_dynamodb::Client::new(sdk), names.failures_table),
         config: BatchConfig::from_env()?,
