@@ -224,7 +224,7 @@ fn print_summary(s: &Summary) {
         );
     }
     println!(
-        "  phase          target/s  sent/s  accepted/s  saga in/s  saga out/s  POST p99  behind"
+        "  phase          target/s  sent/s  accepted/s  saga in/s  saga out/s  POST p99  record age"
     );
     for phase in &s.phases {
         let handled = |c: &str| phase.handled_per_second.get(c).copied().unwrap_or(0.0);

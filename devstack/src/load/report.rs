@@ -217,6 +217,12 @@ fn draw<B: DrawingBackend>(
             |s| as_seconds(s.behind_latest_ms),
         ),
         series(
+            "consumers' oldest record handled (RecordAgeMs)",
+            PALETTE[3],
+            seconds,
+            |s| as_seconds(s.record_age_ms),
+        ),
+        series(
             "oldest accepted order not in DynamoDB",
             PALETTE[2],
             seconds,
