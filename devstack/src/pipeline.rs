@@ -48,6 +48,26 @@ pub struct PipelineOptions {
     pub out_dir: PathBuf,
 }
 
+impl PipelineOptions {
+    /// The pipeline the demo and the load generator run: the downstream stand-ins with their
+    /// usual latency and the limited edition out of stock, and the archive with the Pulumi
+    /// program's buffering.
+    pub fn sale(kinesis_engine: KinesisEngine, shard_limits: bool, out_dir: PathBuf) -> Self {
+        let mut stand_ins = StandInConfig::default();
+        stand_ins
+            .inventory
+            .out_of_stock
+            .insert(crate::sample::LIMITED_SKU.to_owned());
+        Self {
+            kinesis_engine,
+            shard_limits,
+            stand_ins,
+            archive: ArchiveConfig::default(),
+            out_dir,
+        }
+    }
+}
+
 /// The consumers that call a downstream service, with the variable that names its URL.
 const SAGA_STAGES: [(&str, &str); 3] = [
     ("inventory", "INVENTORY_URL"),

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use devstack::archive::ArchiveConfig;
 use devstack::client;
-use devstack::downstream::{self, Kind, StandInConfig};
+use devstack::downstream::{self, Kind};
 use devstack::pipeline::{LocalPipeline, PipelineOptions};
 use devstack::sample::{self, BadInput};
 use devstack::{KinesisEngine, LocalStack, inspect, workspace_binary};
@@ -296,21 +295,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ", no write limits"
         }
     );
-    // The downstream services: a few milliseconds each, and a limited edition out of stock.
-    let mut stand_ins = StandInConfig::default();
-    stand_ins
-        .inventory
-        .out_of_stock
-        .insert(sample::LIMITED_SKU.to_owned());
-    // The archive's Firehose delivery stream, with the Pulumi program's buffering: the whole
-    // burst fits one buffer, written when the demo stops it.
-    let mut pipeline = LocalPipeline::start(PipelineOptions {
-        kinesis_engine: engine,
+    // The downstream services take a few milliseconds each and have a limited edition out of
+    // stock; the archive's Firehose delivery stream buffers as the Pulumi program's does, so the
+    // whole burst fits one buffer, written when the demo stops it.
+    let mut pipeline = LocalPipeline::start(PipelineOptions::sale(
+        engine,
         shard_limits,
-        stand_ins,
-        archive: ArchiveConfig::default(),
-        out_dir: args.out_dir.clone(),
-    })
+        args.out_dir.clone(),
+    ))
     .await?;
     let gateway_url = pipeline.gateway_url.clone();
     let logs = pipeline.logs.clone();

@@ -7,13 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use devstack::archive::ArchiveConfig;
-use devstack::downstream::StandInConfig;
+use devstack::KinesisEngine;
 use devstack::load::population::Mix;
 use devstack::load::profile::Profile;
 use devstack::load::{RunOptions, Summary, Target, Tokens, report, run};
 use devstack::pipeline::{LocalPipeline, PipelineOptions};
-use devstack::{KinesisEngine, sample};
 use ingest::auth::TokenIssuer;
 
 #[derive(Parser)]
@@ -137,24 +135,17 @@ async fn load(args: Args) -> anyhow::Result<()> {
         _ => {
             let engine = KinesisEngine::from_env();
             let shard_limits = engine == KinesisEngine::Ferrokinesis && !args.no_shard_limits;
-            let mut stand_ins = StandInConfig::default();
-            stand_ins
-                .inventory
-                .out_of_stock
-                .insert(sample::LIMITED_SKU.to_owned());
             if !args.json {
                 eprintln!(
                     "Starting the local pipeline (logs in {}/logs)...",
                     args.out_dir.display()
                 );
             }
-            let mut pipeline = LocalPipeline::start(PipelineOptions {
-                kinesis_engine: engine,
+            let mut pipeline = LocalPipeline::start(PipelineOptions::sale(
+                engine,
                 shard_limits,
-                stand_ins,
-                archive: ArchiveConfig::default(),
-                out_dir: args.out_dir.clone(),
-            })
+                args.out_dir.clone(),
+            ))
             .await?;
             let tokens = Tokens::Local(TokenIssuer::hs256(&pipeline.stack.jwt_secret));
             let result = run(options, Target::Local(&pipeline), tokens).await;
