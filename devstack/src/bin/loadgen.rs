@@ -173,12 +173,13 @@ async fn load(args: Args) -> anyhow::Result<()> {
         println!("Written: {}.json, .csv, .svg, .png", stem.display());
     }
     if let Some(local) = &summary.local
-        && (local.lost > 0 || local.duplicate_effects > 0)
+        && (local.lost > 0 || local.duplicate_effects > 0 || local.dead_letters > 0)
     {
         bail!(
-            "{} accepted orders lost, {} duplicate effects",
+            "{} accepted orders lost, {} duplicate effects, {} dead letters",
             local.lost,
-            local.duplicate_effects
+            local.duplicate_effects,
+            local.dead_letters
         );
     }
     Ok(())
