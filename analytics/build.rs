@@ -17,8 +17,13 @@ fn main() {
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("a UTF-8 file name");
-        let absolute = std::fs::canonicalize(&path).expect("readable");
-        writeln!(out, "    ({name:?}, include_str!({absolute:?})),").expect("to a string");
+        // Relative to the crate, not an absolute path: a target folder shared by clones in
+        // other places may reuse this output without running the script again.
+        writeln!(
+            out,
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/queries/{name}.sql\"))),"
+        )
+        .expect("to a string");
     }
     out.push(']');
     let target = std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))

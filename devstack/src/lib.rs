@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod client;
 pub mod downstream;
+pub mod faults;
 pub mod firehose_api;
 pub mod inspect;
 pub mod load;

@@ -5,12 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
 use crate::archive::{Archive, ArchiveConfig, Totals};
 use crate::downstream::{self, StandInConfig, StandIns};
+use crate::faults::{FaultError, FaultProxies, Upstream};
 use crate::{KinesisEngine, LocalStack, StackError, StackOptions, free_port, workspace_binary};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,10 @@ pub enum PipelineError {
     },
     #[error("the gateway did not answer on {0}")]
     GatewayDown(String),
+    #[error("starting the fault proxies")]
+    Faults(#[from] FaultError),
+    #[error("{0} is not one of the pipeline's processes")]
+    UnknownProcess(String),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> PipelineError {
@@ -46,6 +52,9 @@ pub struct PipelineOptions {
     pub archive: ArchiveConfig,
     /// Where the stack's state (`devstack/`) and the processes' logs (`logs/`) go.
     pub out_dir: PathBuf,
+    /// Route the processes' traffic to Kinesis, DynamoDB and the stand-ins through fault
+    /// proxies ([`LocalPipeline::proxies`]), clean until a fault is set.
+    pub fault_proxies: bool,
 }
 
 impl PipelineOptions {
@@ -64,6 +73,7 @@ impl PipelineOptions {
             stand_ins,
             archive: ArchiveConfig::default(),
             out_dir,
+            fault_proxies: false,
         }
     }
 }
@@ -90,8 +100,27 @@ pub struct LocalPipeline {
     pub gateway_url: String,
     pub stand_ins: StandIns,
     pub logs: PathBuf,
+    /// The fault proxies the processes talk through, when asked for.
+    pub proxies: Option<FaultProxies>,
     archive: Option<Archive>,
-    processes: Vec<(&'static str, Child)>,
+    /// Behind a lock so that a fault run can kill and restart them through a shared reference.
+    processes: Mutex<Vec<Process>>,
+}
+
+/// One of [`PROCESSES`]: how to start it again, and the running child.
+struct Process {
+    name: &'static str,
+    binary: &'static str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+/// A poisoned lock only means a panic elsewhere; the list of processes stays usable.
+fn lock(processes: &Mutex<Vec<Process>>) -> MutexGuard<'_, Vec<Process>> {
+    processes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl LocalPipeline {
@@ -119,45 +148,124 @@ impl LocalPipeline {
             options.archive,
         )
         .map_err(io("starting the archive's Firehose stand-in"))?;
+        let proxies = if options.fault_proxies {
+            Some(
+                FaultProxies::start(&[
+                    (Upstream::Kinesis, &stack.kinesis_endpoint),
+                    (Upstream::Dynamodb, &stack.dynamodb_endpoint),
+                    (Upstream::Downstream, &stand_ins.url),
+                ])
+                .await?,
+            )
+        } else {
+            None
+        };
+        // What the processes talk to: the engines and stand-ins, or the proxies before them.
+        let mut env = stack.env();
+        let mut stand_ins_url = stand_ins.url.clone();
+        if let Some(proxies) = &proxies {
+            for (variable, upstream) in [
+                ("AWS_ENDPOINT_URL_KINESIS", Upstream::Kinesis),
+                ("AWS_ENDPOINT_URL_DYNAMODB", Upstream::Dynamodb),
+            ] {
+                if let (Some(entry), Some(endpoint)) = (
+                    env.iter_mut().find(|(k, _)| k == variable),
+                    proxies.endpoint(upstream),
+                ) {
+                    entry.1 = endpoint;
+                }
+            }
+            if let Some(endpoint) = proxies.endpoint(Upstream::Downstream) {
+                stand_ins_url = endpoint;
+            }
+        }
         let gateway_port = free_port().map_err(io("finding a port for the gateway"))?;
         let gateway_url = format!("http://127.0.0.1:{gateway_port}");
-        let mut pipeline = Self {
+        let mut processes = vec![Process {
+            name: "gateway",
+            binary: "gateway",
+            args: Vec::new(),
+            env: vec![
+                ("GATEWAY_LISTEN".into(), format!("127.0.0.1:{gateway_port}")),
+                (
+                    "GATEWAY_JWT_SECRET_FILE".into(),
+                    secret_file.display().to_string(),
+                ),
+            ],
+            child: None,
+        }];
+        processes.push(Process {
+            name: "materialiser",
+            binary: "consumer",
+            args: vec!["materialiser".into()],
+            env: Vec::new(),
+            child: None,
+        });
+        for (stage, variable) in SAGA_STAGES {
+            processes.push(Process {
+                name: stage,
+                binary: "consumer",
+                args: vec![stage.into()],
+                env: vec![(variable.into(), format!("{stand_ins_url}/{stage}"))],
+                child: None,
+            });
+        }
+        for process in &mut processes {
+            process.env.splice(0..0, env.iter().cloned());
+            process.child = Some(spawn(process, &logs, false)?);
+        }
+        let pipeline = Self {
             stack,
             gateway_url,
             stand_ins,
             logs,
+            proxies,
             archive: Some(archive),
-            processes: Vec::new(),
+            processes: Mutex::new(processes),
         };
-        pipeline.spawn(
-            "gateway",
-            "gateway",
-            &[],
-            &[
-                ("GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
-                ("GATEWAY_JWT_SECRET_FILE", secret_file.display().to_string()),
-            ],
-        )?;
-        pipeline.spawn("materialiser", "consumer", &["materialiser"], &[])?;
-        for (stage, variable) in SAGA_STAGES {
-            let url = format!("{}/{stage}", pipeline.stand_ins.url);
-            pipeline.spawn(stage, "consumer", &[stage], &[(variable, url)])?;
-        }
         pipeline.wait_for_gateway().await?;
         Ok(pipeline)
     }
 
+    /// Kills one of [`PROCESSES`] with SIGKILL, as a crash or a lost container would.
+    pub fn kill(&self, name: &str) -> Result<(), PipelineError> {
+        let mut processes = lock(&self.processes);
+        let process = processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| PipelineError::UnknownProcess(name.to_owned()))?;
+        if let Some(child) = &mut process.child {
+            // Already gone is as good as killed.
+            let _ = child.start_kill();
+        }
+        Ok(())
+    }
+
+    /// Starts one of [`PROCESSES`] again, as it was started, its output appended to its log.
+    pub fn restart(&self, name: &str) -> Result<(), PipelineError> {
+        let mut processes = lock(&self.processes);
+        let process = processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| PipelineError::UnknownProcess(name.to_owned()))?;
+        if let Some(child) = &mut process.child {
+            let _ = child.start_kill();
+        }
+        process.child = Some(spawn(process, &self.logs, true)?);
+        Ok(())
+    }
+
     /// The log file of one of [`PROCESSES`].
     pub fn log(&self, name: &str) -> PathBuf {
-        self.logs.join(format!("{name}.log"))
+        log_path(&self.logs, name)
     }
 
     /// The process id of one of [`PROCESSES`], while it runs.
     pub fn pid(&self, name: &str) -> Option<u32> {
-        self.processes
+        lock(&self.processes)
             .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, child)| child.id())
+            .find(|p| p.name == name)
+            .and_then(|p| p.child.as_ref()?.id())
     }
 
     /// The process's peak resident memory (`VmHWM`), in MiB.
@@ -180,14 +288,18 @@ impl LocalPipeline {
     /// SIGTERM to every process, so each stops cleanly; SIGKILL to any still running after five
     /// seconds.
     pub async fn stop_processes(&mut self) {
-        for (_, child) in &mut self.processes {
+        let mut children: Vec<Child> = lock(&self.processes)
+            .iter_mut()
+            .filter_map(|p| p.child.take())
+            .collect();
+        for child in &children {
             if let Some(pid) = child.id() {
                 let _ = std::process::Command::new("kill")
                     .arg(pid.to_string())
                     .status();
             }
         }
-        for (_, child) in &mut self.processes {
+        for child in &mut children {
             if tokio::time::timeout(Duration::from_secs(5), child.wait())
                 .await
                 .is_err()
@@ -195,34 +307,6 @@ impl LocalPipeline {
                 let _ = child.kill().await;
             }
         }
-    }
-
-    /// Starts `binary` with `args`, its output in `<logs>/<name>.log`.
-    fn spawn(
-        &mut self,
-        name: &'static str,
-        binary: &str,
-        args: &[&str],
-        extra_env: &[(&str, String)],
-    ) -> Result<(), PipelineError> {
-        let path = workspace_binary(binary);
-        let log_path = self.log(name);
-        let log = std::fs::File::create(&log_path)
-            .map_err(io(format!("creating {}", log_path.display())))?;
-        let stderr = log
-            .try_clone()
-            .map_err(io(format!("opening {}", log_path.display())))?;
-        let child = Command::new(&path)
-            .args(args)
-            .envs(self.stack.env())
-            .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::from(stderr))
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| PipelineError::Spawn { path, source })?;
-        self.processes.push((name, child));
-        Ok(())
     }
 
     async fn wait_for_gateway(&self) -> Result<(), PipelineError> {
@@ -240,6 +324,35 @@ impl LocalPipeline {
         }
         Err(PipelineError::GatewayDown(self.gateway_url.clone()))
     }
+}
+
+fn log_path(logs: &Path, name: &str) -> PathBuf {
+    logs.join(format!("{name}.log"))
+}
+
+/// Starts `process`, its output in `<logs>/<name>.log`: a new file, or appended to on a restart
+/// (so that whoever follows the log keeps its place).
+fn spawn(process: &Process, logs: &Path, append: bool) -> Result<Child, PipelineError> {
+    let path = workspace_binary(process.binary);
+    let log_path = log_path(logs, process.name);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&log_path)
+        .map_err(io(format!("creating {}", log_path.display())))?;
+    let stderr = log
+        .try_clone()
+        .map_err(io(format!("opening {}", log_path.display())))?;
+    Command::new(&path)
+        .args(&process.args)
+        .envs(process.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::from(stderr))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| PipelineError::Spawn { path, source })
 }
 
 /// Reads `path` from `offset` to its end; the new offset. For following a process's log.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use devstack::KinesisEngine;
+use devstack::load::fault::{FaultPlan, Scenario};
 use devstack::load::population::Mix;
 use devstack::load::profile::Profile;
 use devstack::load::{RunOptions, Summary, Target, Tokens, report, run};
@@ -74,6 +75,16 @@ struct Args {
     /// 1,000 records/s or 1 MB/s.
     #[arg(long)]
     no_shard_limits: bool,
+    /// Local pipeline: inject this fault for a window of the schedule (docs/reliability.md).
+    /// The processes then talk to Kinesis, DynamoDB and the stand-ins through fault proxies.
+    #[arg(long, value_enum, conflicts_with = "gateway_url")]
+    fault: Option<Scenario>,
+    /// Seconds from the start of the schedule to the fault.
+    #[arg(long, default_value_t = 30, requires = "fault")]
+    fault_at: u64,
+    /// Seconds the fault lasts.
+    #[arg(long, default_value_t = 30, requires = "fault")]
+    fault_for: u64,
 }
 
 #[tokio::main]
@@ -114,6 +125,11 @@ async fn load(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         drain_timeout: Duration::from_secs(args.drain_timeout),
         progress: !args.json,
+        fault: args.fault.map(|scenario| FaultPlan {
+            scenario,
+            at: Duration::from_secs(args.fault_at),
+            lasting: Duration::from_secs(args.fault_for),
+        }),
     };
     let (summary, seconds) = match (&args.gateway_url, &args.tokens_file) {
         (Some(url), Some(tokens_file)) => {
@@ -141,11 +157,10 @@ async fn load(args: Args) -> anyhow::Result<()> {
                     args.out_dir.display()
                 );
             }
-            let mut pipeline = LocalPipeline::start(PipelineOptions::sale(
-                engine,
-                shard_limits,
-                args.out_dir.clone(),
-            ))
+            let mut pipeline = LocalPipeline::start(PipelineOptions {
+                fault_proxies: args.fault.is_some(),
+                ..PipelineOptions::sale(engine, shard_limits, args.out_dir.clone())
+            })
             .await?;
             let tokens = Tokens::Local(TokenIssuer::hs256(&pipeline.stack.jwt_secret));
             let result = run(options, Target::Local(&pipeline), tokens).await;
@@ -165,7 +180,8 @@ async fn load(args: Args) -> anyhow::Result<()> {
         "loadgen {} ×{} against {}",
         summary.profile, summary.scale, summary.target
     );
-    report::plot(&stem, &title, &seconds)?;
+    let fault_window = summary.fault.as_ref().map(|f| (f.from_second, f.to_second));
+    report::plot(&stem, &title, &seconds, fault_window)?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -181,6 +197,11 @@ async fn load(args: Args) -> anyhow::Result<()> {
             local.duplicate_effects,
             local.dead_letters
         );
+    }
+    if let Some(fault) = &summary.fault
+        && fault.recovery_seconds.is_none()
+    {
+        bail!("the lag was not back to normal after the fault within the run");
     }
     Ok(())
 }
@@ -231,6 +252,32 @@ fn print_summary(s: &Summary) {
             phase.post_p99_ms,
             phase.max_record_age_ms.unwrap_or(0) as f64 / 1000.0
         );
+    }
+    if let Some(fault) = &s.fault {
+        let recovery = fault
+            .recovery_seconds
+            .map_or("not within the run".into(), |r| format!("{r:.0} s"));
+        println!(
+            "  fault      {} from {:.0} s to {:.0} s{}: lag peaked at {:.1} s (normal {:.1} s); back under {:.1} s {} after",
+            fault.description,
+            fault.from_second,
+            fault.to_second,
+            if fault.kills > 0 {
+                format!(" ({} kills)", fault.kills)
+            } else {
+                String::new()
+            },
+            fault.peak_lag_ms as f64 / 1000.0,
+            fault.normal_lag_ms as f64 / 1000.0,
+            fault.recovered_below_ms as f64 / 1000.0,
+            recovery,
+        );
+        if let Some(e) = &fault.proxy_effects {
+            println!(
+                "             the proxy reset {} connections, blackholed {} directions, delayed {} reads and writes",
+                e.connection_resets, e.blackholed, e.delayed
+            );
+        }
     }
     for problem in &s.problems {
         println!("  problem: {problem}");

@@ -116,13 +116,20 @@ fn register_font() {
 const SIZE: (u32, u32) = (1200, 1200);
 
 /// Writes `<stem>.svg` and `<stem>.png`.
-pub fn plot(stem: &Path, title: &str, seconds: &[Second]) -> Result<(), ReportError> {
+/// `fault`, seconds from the start to the end of an injected fault, is shaded in every panel.
+pub fn plot(
+    stem: &Path,
+    title: &str,
+    seconds: &[Second],
+    fault: Option<(f64, f64)>,
+) -> Result<(), ReportError> {
     register_font();
     let svg = stem.with_extension("svg");
     draw(
         SVGBackend::new(&svg, SIZE).into_drawing_area(),
         title,
         seconds,
+        fault,
     )
     .map_err(|message| ReportError::Plot {
         path: svg.display().to_string(),
@@ -133,6 +140,7 @@ pub fn plot(stem: &Path, title: &str, seconds: &[Second]) -> Result<(), ReportEr
         BitMapBackend::new(&png, SIZE).into_drawing_area(),
         title,
         seconds,
+        fault,
     )
     .map_err(|message| ReportError::Plot {
         path: png.display().to_string(),
@@ -173,6 +181,7 @@ fn draw<B: DrawingBackend>(
     root: DrawingArea<B, Shift>,
     title: &str,
     seconds: &[Second],
+    fault: Option<(f64, f64)>,
 ) -> Result<(), String> {
     let fail = |e: DrawingAreaErrorKind<B::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(fail)?;
@@ -207,7 +216,8 @@ fn draw<B: DrawingBackend>(
             handled("accounting"),
         ),
     ];
-    panel(x_max, &panels[0], "load", "per second", orders).map_err(fail)?;
+    let panel = |area, caption, unit, lines| panel(x_max, fault, area, caption, unit, lines);
+    panel(&panels[0], "load", "per second", orders).map_err(fail)?;
     let as_seconds = |v: Option<u64>| v.map(|ms| ms as f64 / 1000.0);
     let lag = vec![
         series(
@@ -235,13 +245,12 @@ fn draw<B: DrawingBackend>(
             |s| as_seconds(s.oldest_unfinished_ms),
         ),
     ];
-    panel(x_max, &panels[1], "lag", "seconds", lag).map_err(fail)?;
+    panel(&panels[1], "lag", "seconds", lag).map_err(fail)?;
     let latency = vec![
         series("POST p50", PALETTE[0], seconds, |s| s.post_ms(0.5)),
         series("POST p99", PALETTE[3], seconds, |s| s.post_ms(0.99)),
     ];
     panel(
-        x_max,
         &panels[2],
         "POST latency, from when it was due",
         "ms",
@@ -260,12 +269,13 @@ fn draw<B: DrawingBackend>(
             (part, PALETTE[i % PALETTE.len()], points)
         })
         .collect();
-    panel(x_max, &panels[3], "CPU by part (100 = one core)", "%", cpu).map_err(fail)?;
+    panel(&panels[3], "CPU by part (100 = one core)", "%", cpu).map_err(fail)?;
     root.present().map_err(fail)
 }
 
 fn panel<B: DrawingBackend>(
     x_max: f64,
+    fault: Option<(f64, f64)>,
     area: &DrawingArea<B, Shift>,
     caption: &str,
     unit: &str,
@@ -288,6 +298,16 @@ fn panel<B: DrawingBackend>(
         .y_desc(unit)
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
+    if let Some((from, to)) = fault {
+        let shade = RGBColor(255, 190, 190).mix(0.5);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(from, 0.0), (to, y_max)],
+                shade.filled(),
+            )))?
+            .label("fault")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], shade.filled()));
+    }
     for (name, color, points) in lines {
         if points.is_empty() {
             continue;

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::fault::{self, FaultPlan, FaultResult, InjectError};
 use super::population::{Mix, Population, PopulationError, Request};
 use super::profile::Profile;
 use super::recorder::{Ending, Percentiles, Recorder, Second};
@@ -35,6 +36,8 @@ pub enum LoadError {
     Orders(#[source] aws_sdk_dynamodb::Error),
     #[error("listing the dead letters")]
     DeadLetters(#[source] processors::redrive::RedriveError),
+    #[error("injecting the fault")]
+    Fault(#[from] InjectError),
 }
 
 /// Where the load goes.
@@ -79,6 +82,8 @@ pub struct RunOptions {
     pub seed: u64,
     pub drain_timeout: Duration,
     pub progress: bool,
+    /// A fault to inject into the local pipeline for a window of the schedule.
+    pub fault: Option<FaultPlan>,
 }
 
 /// What a run did.
@@ -114,6 +119,7 @@ pub struct Summary {
     pub max_record_age_ms: Option<u64>,
     pub phases: Vec<PhaseResult>,
     pub local: Option<LocalView>,
+    pub fault: Option<FaultResult>,
 }
 
 /// What the local pipeline shows after the drain.
@@ -248,36 +254,48 @@ pub async fn run(
     let mut rng = StdRng::seed_from_u64(options.seed);
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight.max(1)));
     let mut requests = JoinSet::new();
-    let mut t = 0.0;
-    while let Some((_, rate)) = profile.at(t) {
-        match Exp::new(rate) {
-            Ok(gap) if rate > 0.0 => t += gap.sample(&mut rng),
-            _ => {
-                t += 0.01;
-                continue;
+    let schedule = async {
+        let mut t = 0.0;
+        while let Some((_, rate)) = profile.at(t) {
+            match Exp::new(rate) {
+                Ok(gap) if rate > 0.0 => t += gap.sample(&mut rng),
+                _ => {
+                    t += 0.01;
+                    continue;
+                }
             }
-        }
-        if profile.at(t).is_none() {
-            break;
-        }
-        tokio::time::sleep_until(shared.start + Duration::from_secs_f64(t)).await;
-        let request = population.next(&mut rng);
-        let track = rng.random_bool(options.track);
-        match in_flight.clone().try_acquire_owned() {
-            Ok(permit) => {
-                lock(&shared.recorder).sent(t, request.orders());
-                let shared = shared.clone();
-                requests.spawn(async move {
-                    send(&shared, request, t, track).await;
-                    drop(permit);
-                });
+            if profile.at(t).is_none() {
+                break;
             }
-            Err(_) => lock(&shared.recorder).unsent(t),
+            tokio::time::sleep_until(shared.start + Duration::from_secs_f64(t)).await;
+            let request = population.next(&mut rng);
+            let track = rng.random_bool(options.track);
+            match in_flight.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    lock(&shared.recorder).sent(t, request.orders());
+                    let shared = shared.clone();
+                    requests.spawn(async move {
+                        send(&shared, request, t, track).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => lock(&shared.recorder).unsent(t),
+            }
+            while requests.try_join_next().is_some() {}
         }
-        while requests.try_join_next().is_some() {}
-    }
-    bar.set_message("waiting for the last answers");
-    while requests.join_next().await.is_some() {}
+        bar.set_message("waiting for the last answers");
+        while requests.join_next().await.is_some() {}
+    };
+    let injection = async {
+        match (options.fault, &target) {
+            (Some(plan), Target::Local(pipeline)) => {
+                Some(fault::inject(plan, pipeline, shared.start).await)
+            }
+            _ => None,
+        }
+    };
+    let ((), injected) = tokio::join!(schedule, injection);
+    let injected = injected.transpose()?;
 
     // The drain: until every tracked order is through the saga.
     let drain_started = Instant::now();
@@ -341,6 +359,10 @@ pub async fn run(
         max_record_age_ms: seconds.iter().filter_map(|s| s.record_age_ms).max(),
         phases: phase_results(profile, &recorder),
         local,
+        fault: options
+            .fault
+            .zip(injected)
+            .map(|(plan, injected)| fault::assess(plan.scenario, injected, &seconds)),
     };
     Ok((summary, seconds))
 }
