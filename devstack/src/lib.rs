@@ -136,6 +136,8 @@ pub struct LocalStack {
     stop: watch::Sender<bool>,
     /// The Kinesis engine's process, when it is one.
     kinesis_process: Option<std::process::Child>,
+    /// The embedded Kinesis engine's store when it enforces shard limits, to change them.
+    kinesis_limits: Option<ferrokinesis::store::Store>,
     /// The S3 engine's objects; removed with the stack.
     _s3_root: tempfile::TempDir,
 }
@@ -153,10 +155,10 @@ impl LocalStack {
         let dynamodb_endpoint = endpoint(&dynamodb)?;
         let s3_endpoint = endpoint(&s3)?;
 
-        let kinesis_process = match options.kinesis_engine {
+        let (kinesis_process, kinesis_limits) = match options.kinesis_engine {
             KinesisEngine::Ferrokinesis => {
-                start_ferrokinesis(kinesis, options.shard_limits, stopped.clone())?;
-                None
+                let store = start_ferrokinesis(kinesis, options.shard_limits, stopped.clone())?;
+                (None, options.shard_limits.then_some(store))
             }
             KinesisEngine::KinesisMock if options.shard_limits => {
                 return Err(StackError::Engine {
@@ -168,7 +170,7 @@ impl LocalStack {
                 let port = kinesis.local_addr().map(|a| a.port()).unwrap_or_default();
                 // The process binds the port itself: release it just before it starts.
                 drop(kinesis);
-                Some(start_kinesis_mock(port)?)
+                (Some(start_kinesis_mock(port)?), None)
             }
         };
 
@@ -203,11 +205,23 @@ impl LocalStack {
             jwt_secret,
             stop,
             kinesis_process,
+            kinesis_limits,
             _s3_root: s3_root,
         };
         stack.wait_until_answering().await?;
         stack.provision(options.shards).await?;
         Ok(stack)
+    }
+
+    /// Lets each shard take only `records` writes a second, or AWS's 1,000 again with `None`;
+    /// writes beyond are refused with `ProvisionedThroughputExceededException`. False when
+    /// the stack has no shard limits to change (kinesis-mock, or limits off).
+    pub fn throttle_kinesis(&self, records: Option<u64>) -> bool {
+        let Some(store) = &self.kinesis_limits else {
+            return false;
+        };
+        store.set_shard_write_records_per_sec(records.unwrap_or(AWS_SHARD_WRITE_RECORDS_PER_SEC));
+        true
     }
 
     /// SDK configuration for the local engines: fixed region and throwaway credentials.
@@ -426,12 +440,15 @@ impl Drop for LocalStack {
     }
 }
 
+/// Records a Kinesis shard takes per second.
+const AWS_SHARD_WRITE_RECORDS_PER_SEC: u64 = 1_000;
+
 fn start_ferrokinesis(
     listener: std::net::TcpListener,
     shard_limits: bool,
     mut stopped: watch::Receiver<bool>,
-) -> Result<(), StackError> {
-    let (app, _store) = ferrokinesis::create_app(ferrokinesis::store::StoreOptions {
+) -> Result<ferrokinesis::store::Store, StackError> {
+    let (app, store) = ferrokinesis::create_app(ferrokinesis::store::StoreOptions {
         create_stream_ms: 0,
         delete_stream_ms: 0,
         update_stream_ms: 0,
@@ -448,7 +465,8 @@ fn start_ferrokinesis(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-    })
+    })?;
+    Ok(store)
 }
 
 /// Serves S3 from files under `root`, accepting the stack's throwaway credentials only.

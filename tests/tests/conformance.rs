@@ -653,6 +653,59 @@ async fn put_records_reports_each_failed_entry_and_the_producer_returns_only_wha
     assert!(refused.is_empty(), "still refused: {refused:?}");
 }
 
+/// The fault suite's throttle (devstack/vendor/PATCHES.md, change 7): a shard held to 5 writes
+/// a second refuses the rest of a second's puts as AWS does, and takes 1,000 again after.
+#[tokio::test]
+async fn a_shard_throttled_to_a_few_writes_a_second_refuses_the_rest_until_released() {
+    let stack = stack_on(KinesisEngine::Ferrokinesis, true).await;
+    let kinesis = stack.kinesis();
+    stream_with_consumer(&kinesis, "held", 1).await;
+    let put_20 = || async {
+        let entries: Vec<PutRecordsRequestEntry> = (0..20)
+            .map(|i| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(format!("k{i}"))
+                    .data(Blob::new(b"x".to_vec()))
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        let output = kinesis
+            .put_records()
+            .stream_name("held")
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("PutRecords");
+        let codes: Vec<Option<String>> = output
+            .records()
+            .iter()
+            .map(|r| r.error_code.clone())
+            .collect();
+        codes
+    };
+    assert!(stack.throttle_kinesis(Some(5)));
+    let codes = put_20().await;
+    let refused = codes.iter().filter(|c| c.is_some()).count();
+    // The window may roll over once mid-request: at most 10 land.
+    assert!((10..=15).contains(&refused), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .flatten()
+            .all(|c| c == "ProvisionedThroughputExceededException")
+    );
+    assert!(stack.throttle_kinesis(None));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(put_20().await.iter().all(Option::is_none));
+    // Without shard limits there is nothing to throttle, and the stack says so.
+    assert!(
+        !stack_on(KinesisEngine::Ferrokinesis, false)
+            .await
+            .throttle_kinesis(Some(5))
+    );
+}
+
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }

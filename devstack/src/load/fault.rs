@@ -16,6 +16,9 @@ use crate::pipeline::{LocalPipeline, PipelineError};
 pub enum Scenario {
     /// DynamoDB unreachable: nothing the gateway and the consumers send it is answered.
     DynamodbDown,
+    /// Kinesis shards take 20 writes a second instead of 1,000: the gateway's and the
+    /// consumers' puts beyond are refused with `ProvisionedThroughputExceededException`.
+    KinesisThrottled,
     /// Kinesis connections reset (each with probability 0.2 when next used) and every
     /// exchange slowed by 50–250 ms.
     KinesisResets,
@@ -32,6 +35,7 @@ impl Scenario {
     pub fn describe(self) -> &'static str {
         match self {
             Self::DynamodbDown => "DynamoDB unreachable (blackholed)",
+            Self::KinesisThrottled => "Kinesis shards throttled to 20 writes/s",
             Self::KinesisResets => "Kinesis connections reset (p = 0.2) and slowed 50–250 ms",
             Self::ConsumerKills => "a consumer SIGKILLed every 3 s, restarted 1 s later",
             Self::DownstreamSlow => "downstream services answer after 1–2 s",
@@ -39,29 +43,41 @@ impl Scenario {
         }
     }
 
-    /// The proxy fault this scenario sets for its whole window, if it is a network fault.
-    fn network(self) -> Option<(Upstream, Fault)> {
+    fn action(self) -> Action {
         match self {
-            Self::DynamodbDown => Some((Upstream::Dynamodb, Fault::Unreachable)),
-            Self::KinesisResets => Some((
+            Self::DynamodbDown => Action::Network(Upstream::Dynamodb, Fault::Unreachable),
+            Self::KinesisThrottled => Action::Throttle {
+                records_per_shard: 20,
+            },
+            Self::KinesisResets => Action::Network(
                 Upstream::Kinesis,
                 Fault::Flaky {
                     reset_probability: 0.2,
                     min_ms: 50.0,
                     max_ms: 250.0,
                 },
-            )),
-            Self::DownstreamSlow => Some((
+            ),
+            Self::ConsumerKills => Action::Kill,
+            Self::DownstreamSlow => Action::Network(
                 Upstream::Downstream,
                 Fault::Slow {
                     min_ms: 1000.0,
                     max_ms: 2000.0,
                 },
-            )),
-            Self::DownstreamDown => Some((Upstream::Downstream, Fault::Unreachable)),
-            Self::ConsumerKills => None,
+            ),
+            Self::DownstreamDown => Action::Network(Upstream::Downstream, Fault::Unreachable),
         }
     }
+}
+
+/// How a scenario is injected.
+enum Action {
+    /// A proxy fault for the whole window.
+    Network(Upstream, Fault),
+    /// The Kinesis engine's per-shard write limit lowered for the window.
+    Throttle { records_per_shard: u64 },
+    /// Consumers SIGKILLed in turn.
+    Kill,
 }
 
 /// A fault for a window of the run.
@@ -84,6 +100,8 @@ pub enum InjectError {
     Proxy(Scenario, #[source] FaultError),
     #[error("{0:?} needs the pipeline started with fault proxies")]
     NoProxies(Scenario),
+    #[error("{0:?} needs ferrokinesis with shard limits (not kinesis-mock, not --no-shard-limits)")]
+    NoShardLimits(Scenario),
     #[error("killing or restarting a consumer")]
     Process(#[source] PipelineError),
 }
@@ -104,18 +122,27 @@ pub async fn inject(
     pipeline: &LocalPipeline,
     start: Instant,
 ) -> Result<Injected, InjectError> {
-    let network = plan.scenario.network();
-    let proxies = match (network, &pipeline.proxies) {
-        (Some(_), None) => return Err(InjectError::NoProxies(plan.scenario)),
-        (_, proxies) => proxies.as_ref(),
-    };
+    let action = plan.scenario.action();
+    let proxies = pipeline.proxies.as_ref();
+    if matches!(action, Action::Network(..)) && proxies.is_none() {
+        return Err(InjectError::NoProxies(plan.scenario));
+    }
+    // Checked before the window, so a run that cannot throttle fails at once.
+    if matches!(action, Action::Throttle { .. }) && !pipeline.stack.throttle_kinesis(None) {
+        return Err(InjectError::NoShardLimits(plan.scenario));
+    }
     tokio::time::sleep_until(start + plan.at).await;
     let from = start.elapsed().as_secs_f64();
     let end = start + plan.at + plan.lasting;
     let mut kills = 0;
     let mut effects = None;
-    match (network, proxies) {
-        (Some((upstream, fault)), Some(proxies)) => {
+    match (action, proxies) {
+        (Action::Throttle { records_per_shard }, _) => {
+            pipeline.stack.throttle_kinesis(Some(records_per_shard));
+            tokio::time::sleep_until(end).await;
+            pipeline.stack.throttle_kinesis(None);
+        }
+        (Action::Network(upstream, fault), Some(proxies)) => {
             let set = |fault| async move {
                 proxies
                     .set(upstream, fault)
@@ -135,7 +162,8 @@ pub async fn inject(
                 delayed: after.delayed.saturating_sub(before.delayed),
             });
         }
-        _ => {
+        (Action::Network(..), None) => return Err(InjectError::NoProxies(plan.scenario)),
+        (Action::Kill, _) => {
             // SIGKILL one consumer after another until the window ends.
             while Instant::now() + RESTART_AFTER <= end {
                 let victim = KILLED[kills as usize % KILLED.len()];

@@ -469,6 +469,9 @@ struct StoreInner {
     resource_tags: DashMap<String, BTreeMap<String, String>>,
     account_settings: RwLock<Value>,
     throughput_windows: DashMap<String, Arc<Mutex<ShardThroughputWindow>>>,
+    /// Records a shard takes per second when limits are enforced; see
+    /// [`Store::set_shard_write_records_per_sec`].
+    shard_write_records_per_sec: AtomicU64,
     pending_transitions: RwLock<BTreeMap<String, PendingTransition>>,
     write_lock: Mutex<()>,
 }
@@ -595,6 +598,7 @@ impl Store {
             resource_tags: DashMap::new(),
             account_settings: RwLock::new(Value::Object(Default::default())),
             throughput_windows: DashMap::new(),
+            shard_write_records_per_sec: AtomicU64::new(DEFAULT_SHARD_WRITE_RECORDS_PER_SEC),
             pending_transitions: RwLock::new(BTreeMap::new()),
             write_lock: Mutex::new(()),
         });
@@ -3262,12 +3266,22 @@ impl Store {
 
         let mut window = window.lock().await;
         roll_throughput_window(&mut window, now_ms);
-        reserve_throughput_window(&mut window, bytes)?;
+        let records_per_sec = self.inner.shard_write_records_per_sec.load(Ordering::Relaxed);
+        reserve_throughput_window(&mut window, bytes, records_per_sec)?;
         Ok(ThroughputReservation {
             key: Some(key),
             window_start_ms: window.window_start_ms,
             bytes,
         })
+    }
+
+    /// Sets how many records a shard takes per second while limits are enforced (AWS's, and
+    /// the default, is 1,000), so that a test can throttle a stream at a lower rate for a
+    /// while; effective from the next write.
+    pub fn set_shard_write_records_per_sec(&self, records: u64) {
+        self.inner
+            .shard_write_records_per_sec
+            .store(records.max(1), Ordering::Relaxed);
     }
 
     /// Refunds a previously charged shard-throughput reservation.
@@ -3395,9 +3409,10 @@ fn roll_throughput_window(window: &mut ShardThroughputWindow, now_ms: u64) {
 fn reserve_throughput_window(
     window: &mut ShardThroughputWindow,
     bytes: u64,
+    records_per_sec: u64,
 ) -> Result<(), KinesisErrorResponse> {
     if window.bytes.saturating_add(bytes) > DEFAULT_SHARD_WRITE_BYTES_PER_SEC
-        || window.records.saturating_add(1) > DEFAULT_SHARD_WRITE_RECORDS_PER_SEC
+        || window.records.saturating_add(1) > records_per_sec
     {
         return Err(KinesisErrorResponse::client_error(
             "ProvisionedThroughputExceededException",
