@@ -78,6 +78,9 @@ pub struct BatchAnswer {
     pub resent: usize,
     /// Whole requests answered 429 or 503, each waited out.
     pub throttled: u32,
+    /// Orders still refused (429 or 503) after [`ATTEMPTS`] attempts: not accepted, and the
+    /// client knows it.
+    pub gave_up: usize,
     /// Answers a well-behaved client does not expect; empty when all went well.
     pub problems: Vec<String>,
 }
@@ -109,6 +112,11 @@ pub async fn post_batch(
             .as_array()
             .cloned()
             .unwrap_or_default();
+        if matches!(reply.status, 429 | 503) {
+            // `post` already waited out every attempt it had.
+            answer.gave_up += orders.len();
+            return answer;
+        }
         if reply.status != 200 || results.len() != orders.len() {
             answer
                 .problems
@@ -131,9 +139,6 @@ pub async fn post_batch(
             return answer;
         }
     }
-    answer.problems.push(format!(
-        "{} batch entries still refused after {ATTEMPTS} attempts",
-        orders.len()
-    ));
+    answer.gave_up += orders.len();
     answer
 }

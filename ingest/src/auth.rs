@@ -1,8 +1,12 @@
 //! Bearer tokens. The customer id comes from the token's subject, never from the body.
 //!
 //! On AWS a Cognito user pool authorizer does this; locally the gateway checks an HS256 JWT
-//! signed with a key the local stack generates at start-up (never committed).
+//! signed with a key the local stack generates at start-up (never committed) and, when given a
+//! user pool ([`CognitoPool`]), that pool's RS256 ID tokens as the authorizer does.
 
+use std::collections::HashMap;
+
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -27,12 +31,68 @@ pub enum AuthError {
     Invalid(String),
     #[error("the token's subject is not a usable customer id")]
     BadSubject,
+    #[error("the user pool's key set has no usable RS256 key")]
+    NoKeys,
+}
+
+/// A Cognito user pool whose ID tokens are accepted: RS256, signed by a key of the pool's
+/// JWKS (`{issuer}/.well-known/jwks.json`), issued by the pool, `token_use` `id`. As with
+/// API Gateway's Cognito authorizer, any app client of the pool will do.
+pub struct CognitoPool {
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+#[derive(Deserialize)]
+struct IdTokenClaims {
+    sub: String,
+    token_use: String,
+}
+
+impl CognitoPool {
+    /// The pool whose tokens name `issuer` (`https://cognito-idp.<region>.amazonaws.com/<pool>`)
+    /// and are signed by a key in `jwks`.
+    pub fn new(issuer: &str, jwks: &JwkSet) -> Result<Self, AuthError> {
+        let keys: HashMap<String, DecodingKey> = jwks
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                Some((kid, DecodingKey::from_jwk(jwk).ok()?))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(AuthError::NoKeys);
+        }
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[issuer]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        Ok(Self { keys, validation })
+    }
+
+    fn subject(&self, token: &str, kid: Option<&str>) -> Result<String, AuthError> {
+        let key = kid.and_then(|kid| self.keys.get(kid)).ok_or_else(|| {
+            AuthError::Invalid("signed by a key the user pool does not have".into())
+        })?;
+        let claims = jsonwebtoken::decode::<IdTokenClaims>(token, key, &self.validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?
+            .claims;
+        if claims.token_use != "id" {
+            return Err(AuthError::Invalid(format!(
+                "a Cognito {} token, not an ID token",
+                claims.token_use
+            )));
+        }
+        Ok(claims.sub)
+    }
 }
 
 /// Checks bearer tokens and yields the customer id.
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    cognito: Option<CognitoPool>,
 }
 
 impl TokenVerifier {
@@ -44,7 +104,14 @@ impl TokenVerifier {
         Self {
             key: DecodingKey::from_secret(secret),
             validation,
+            cognito: None,
         }
+    }
+
+    /// Also accepts the ID tokens of `pool`.
+    pub fn with_cognito(mut self, pool: CognitoPool) -> Self {
+        self.cognito = Some(pool);
+        self
     }
 
     /// `authorization` is the raw `Authorization` header, if any.
@@ -54,11 +121,19 @@ impl TokenVerifier {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or(AuthError::Missing)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?
-            .claims;
-        if is_usable_customer_id(&claims.sub) {
-            Ok(claims.sub)
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let subject = match (&self.cognito, header.alg) {
+            (Some(pool), Algorithm::RS256) => pool.subject(token, header.kid.as_deref())?,
+            _ => {
+                jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+                    .map_err(|e| AuthError::Invalid(e.to_string()))?
+                    .claims
+                    .sub
+            }
+        };
+        if is_usable_customer_id(&subject) {
+            Ok(subject)
         } else {
             Err(AuthError::BadSubject)
         }

@@ -734,6 +734,13 @@ async fn send(http: &reqwest::Client, gateway: &str, tokens: &TokenIssuer, shot:
             tally.batch_entries_resent += answer.resent;
             tally.retries_after_throttling += answer.throttled as usize;
             tally.unexpected.extend(answer.problems);
+            if answer.gave_up > 0 {
+                tally.unexpected.push(format!(
+                    "{} batch entries still refused after {} attempts",
+                    answer.gave_up,
+                    client::ATTEMPTS
+                ));
+            }
         }
     }
     tally

@@ -20,12 +20,12 @@ fn histogram(significant_figures: u8) -> Histogram<u64> {
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    /// 202, or a batch's entries accepted: `orders` of them.
-    Accepted { orders: usize },
+    /// 202, or a batch's entries accepted: `orders` of them; `gave_up` more were still
+    /// answered 429 or 503 after every attempt (not accepted, and the client knows it).
+    Accepted { orders: usize, gave_up: usize },
     /// A bad request answered with its expected 4xx.
     Rejected,
-    /// Anything else: a 5xx, no answer, a valid order refused, a bad one accepted, or still
-    /// throttled after every attempt.
+    /// Anything else: a 5xx, no answer, a valid order refused, a bad one accepted.
     Failed,
 }
 
@@ -41,6 +41,9 @@ pub struct Second {
     pub accepted_orders: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Orders still throttled after every attempt: the client stopped, told they were not
+    /// accepted.
+    pub gave_up: u64,
     /// 429 and 503 answers, each retried after `Retry-After`.
     pub throttled: u64,
     /// Records each consumer handled, from its metrics lines.
@@ -144,7 +147,10 @@ impl Recorder {
             .record(latency);
         let at_end = self.second(ended);
         match ending {
-            Ending::Accepted { orders } => at_end.accepted_orders += orders as u64,
+            Ending::Accepted { orders, gave_up } => {
+                at_end.accepted_orders += orders as u64;
+                at_end.gave_up += gave_up as u64;
+            }
             Ending::Rejected => at_end.rejected += 1,
             Ending::Failed => at_end.failed += 1,
         }
@@ -197,9 +203,25 @@ mod tests {
         let mut r = Recorder::default();
         r.sent(0.5, 1);
         // Due at 0.5 s, answered at 2.5 s: 2 s of latency, even if it went out late.
-        r.answered(0.5, 2.5, Ending::Accepted { orders: 1 }, 1);
+        r.answered(
+            0.5,
+            2.5,
+            Ending::Accepted {
+                orders: 1,
+                gave_up: 0,
+            },
+            1,
+        );
         r.sent(0.7, 10);
-        r.answered(0.7, 0.71, Ending::Accepted { orders: 10 }, 0);
+        r.answered(
+            0.7,
+            0.71,
+            Ending::Accepted {
+                orders: 10,
+                gave_up: 0,
+            },
+            0,
+        );
         r.answered(1.2, 1.3, Ending::Rejected, 0);
         let s = r.seconds();
         assert_eq!(s.len(), 3);

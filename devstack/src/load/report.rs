@@ -51,6 +51,7 @@ pub fn write_csv(path: &Path, seconds: &[Second]) -> Result<(), ReportError> {
         "accepted_orders",
         "rejected",
         "failed",
+        "gave_up",
         "throttled",
         "post_p50_ms",
         "post_p99_ms",
@@ -79,6 +80,7 @@ pub fn write_csv(path: &Path, seconds: &[Second]) -> Result<(), ReportError> {
             s.accepted_orders.to_string(),
             s.rejected.to_string(),
             s.failed.to_string(),
+            s.gave_up.to_string(),
             s.throttled.to_string(),
             optional(s.post_ms(0.5).map(|v| format!("{v:.2}"))),
             optional(s.post_ms(0.99).map(|v| format!("{v:.2}"))),
@@ -203,6 +205,12 @@ fn draw<B: DrawingBackend>(
         series("throttled (429/503 per s)", PALETTE[3], seconds, |s| {
             Some(s.throttled as f64)
         }),
+        series(
+            "given up on, still throttled (orders/s)",
+            PALETTE[9],
+            seconds,
+            |s| (s.gave_up > 0).then_some(s.gave_up as f64),
+        ),
         series(
             "inventory handled (orders into the saga/s)",
             PALETTE[1],

@@ -105,6 +105,8 @@ pub struct Summary {
     pub orders_accepted: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Orders still throttled after every attempt: refused, and the client told so.
+    pub gave_up: u64,
     pub throttled: u64,
     /// The first unexpected answers, for a look.
     pub problems: Vec<String>,
@@ -347,6 +349,7 @@ pub async fn run(
         orders_accepted: total(|s| s.accepted_orders),
         rejected: total(|s| s.rejected),
         failed: total(|s| s.failed),
+        gave_up: total(|s| s.gave_up),
         throttled: total(|s| s.throttled),
         problems: lock(&shared.problems).clone(),
         post_ms: recorder.post(),
@@ -465,7 +468,22 @@ async fn send(shared: &Shared, request: Request, intended: f64, track: bool) {
                         },
                     );
                 }
-                (Ending::Accepted { orders: 1 }, answer.throttled)
+                (
+                    Ending::Accepted {
+                        orders: 1,
+                        gave_up: 0,
+                    },
+                    answer.throttled,
+                )
+            } else if matches!(answer.status, 429 | 503) {
+                // `post` waited out every attempt it had: refused, and the client knows it.
+                (
+                    Ending::Accepted {
+                        orders: 0,
+                        gave_up: 1,
+                    },
+                    answer.throttled,
+                )
             } else {
                 shared.problem(format!(
                     "valid order answered {}: {}",
@@ -486,7 +504,10 @@ async fn send(shared: &Shared, request: Request, intended: f64, track: bool) {
             let ending = if problems {
                 Ending::Failed
             } else {
-                Ending::Accepted { orders: accepted }
+                Ending::Accepted {
+                    orders: accepted,
+                    gave_up: answer.gave_up,
+                }
             };
             (ending, answer.throttled)
         }
