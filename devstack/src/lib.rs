@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod client;
+pub mod cognito;
 pub mod downstream;
 pub mod faults;
 pub mod firehose_api;
@@ -19,6 +20,7 @@ pub mod load;
 pub mod parameter_store;
 pub mod pipeline;
 pub mod sample;
+pub mod verify;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -224,6 +226,14 @@ impl LocalStack {
         true
     }
 
+    /// Kinesis writes refused for a shard's limits since the stack started (`None` without
+    /// shard limits).
+    pub fn kinesis_refused_writes(&self) -> Option<u64> {
+        self.kinesis_limits
+            .as_ref()
+            .map(|store| store.refused_writes())
+    }
+
     /// SDK configuration for the local engines: fixed region and throwaway credentials.
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
@@ -325,11 +335,9 @@ impl LocalStack {
         processors::store::create_orders_table(&dynamodb, &self.names.orders_table)
             .await
             .map_err(|e| provision_error(format!("CreateTable {}", self.names.orders_table), e))?;
-        processors::checkpoint::create_checkpoints_table(&dynamodb, &self.names.checkpoints_table)
+        processors::lease::create_lease_table(&dynamodb, &self.names.leases_table)
             .await
-            .map_err(|e| {
-                provision_error(format!("CreateTable {}", self.names.checkpoints_table), e)
-            })?;
+            .map_err(|e| provision_error(format!("CreateTable {}", self.names.leases_table), e))?;
         processors::failures::create_failures_table(&dynamodb, &self.names.failures_table)
             .await
             .map_err(|e| {

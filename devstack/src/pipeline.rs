@@ -55,6 +55,9 @@ pub struct PipelineOptions {
     /// Route the processes' traffic to Kinesis, DynamoDB and the stand-ins through fault
     /// proxies ([`LocalPipeline::proxies`]), clean until a fault is set.
     pub fault_proxies: bool,
+    /// A Cognito user pool's issuer URL whose ID tokens the gateway also accepts (the local
+    /// Cognito engine's, for `verify-stack`'s test).
+    pub cognito_issuer: Option<String>,
 }
 
 impl PipelineOptions {
@@ -74,6 +77,7 @@ impl PipelineOptions {
             archive: ArchiveConfig::default(),
             out_dir,
             fault_proxies: false,
+            cognito_issuer: None,
         }
     }
 }
@@ -185,13 +189,20 @@ impl LocalPipeline {
             name: "gateway",
             binary: "gateway",
             args: Vec::new(),
-            env: vec![
+            env: [
                 ("GATEWAY_LISTEN".into(), format!("127.0.0.1:{gateway_port}")),
                 (
                     "GATEWAY_JWT_SECRET_FILE".into(),
                     secret_file.display().to_string(),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                options
+                    .cognito_issuer
+                    .map(|issuer| ("GATEWAY_COGNITO_ISSUER".into(), issuer)),
+            )
+            .collect(),
             child: None,
         }];
         processes.push(Process {
@@ -212,6 +223,14 @@ impl LocalPipeline {
         }
         for process in &mut processes {
             process.env.splice(0..0, env.iter().cloned());
+            // One worker per consumer, under a name that survives a restart (as a container
+            // with a stable name): a worker started again takes its leases back at once.
+            if process.binary == "consumer" {
+                process.env.push((
+                    "CONSUMER_WORKER_ID".into(),
+                    format!("local-{}", process.name),
+                ));
+            }
             process.child = Some(spawn(process, &logs, false)?);
         }
         let pipeline = Self {

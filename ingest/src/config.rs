@@ -10,8 +10,9 @@
 pub const STREAM_VAR: &str = "ORDERS_STREAM_NAME";
 /// Environment variable naming the orders table.
 pub const ORDERS_TABLE_VAR: &str = "ORDERS_TABLE_NAME";
-/// Environment variable naming the checkpoint table of the standalone consumers.
-pub const CHECKPOINTS_TABLE_VAR: &str = "ORDERS_CHECKPOINTS_TABLE_NAME";
+/// Environment variable naming the lease table of the standalone consumers (each shard's lease
+/// and checkpoint).
+pub const LEASES_TABLE_VAR: &str = "ORDERS_LEASES_TABLE_NAME";
 /// Environment variable naming the table of failing records' attempts (every consumer host).
 pub const FAILURES_TABLE_VAR: &str = "ORDERS_FAILURES_TABLE_NAME";
 /// Environment variable naming the bucket of dead letters.
@@ -56,7 +57,7 @@ pub mod orders_table {
 pub struct ResourceNames {
     pub stream: String,
     pub orders_table: String,
-    pub checkpoints_table: String,
+    pub leases_table: String,
     pub failures_table: String,
     pub dead_letter_bucket: String,
     pub idempotency_table: String,
@@ -68,7 +69,7 @@ impl Default for ResourceNames {
         Self {
             stream: "orders".to_owned(),
             orders_table: "orders".to_owned(),
-            checkpoints_table: "orders-checkpoints".to_owned(),
+            leases_table: "orders-leases".to_owned(),
             failures_table: "orders-consumer-failures".to_owned(),
             dead_letter_bucket: "orders-dead-letters".to_owned(),
             idempotency_table: "orders-idempotency".to_owned(),
@@ -85,7 +86,7 @@ impl ResourceNames {
         Self {
             stream: var(STREAM_VAR, defaults.stream),
             orders_table: var(ORDERS_TABLE_VAR, defaults.orders_table),
-            checkpoints_table: var(CHECKPOINTS_TABLE_VAR, defaults.checkpoints_table),
+            leases_table: var(LEASES_TABLE_VAR, defaults.leases_table),
             failures_table: var(FAILURES_TABLE_VAR, defaults.failures_table),
             dead_letter_bucket: var(DEAD_LETTER_BUCKET_VAR, defaults.dead_letter_bucket),
             idempotency_table: var(IDEMPOTENCY_TABLE_VAR, defaults.idempotency_table),
@@ -98,7 +99,7 @@ impl ResourceNames {
         [
             (STREAM_VAR, self.stream.clone()),
             (ORDERS_TABLE_VAR, self.orders_table.clone()),
-            (CHECKPOINTS_TABLE_VAR, self.checkpoints_table.clone()),
+            (LEASES_TABLE_VAR, self.leases_table.clone()),
             (FAILURES_TABLE_VAR, self.failures_table.clone()),
             (DEAD_LETTER_BUCKET_VAR, self.dead_letter_bucket.clone()),
             (IDEMPOTENCY_TABLE_VAR, self.idempotency_table.clone()),

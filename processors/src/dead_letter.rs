@@ -116,7 +116,7 @@ impl DeadLetter {
     }
 
     /// `dead-letters/{consumer}/{yyyy}/{mm}/{dd}/{hh}/{shard}-{sequence}.json`, by arrival hour
-    /// (UTC), so listing a window reads only its hours' prefixes.
+    /// (UTC), so that keys sort by consumer and arrival, and one hour lists with `aws s3 ls`.
     pub fn key(&self) -> String {
         format!(
             "{}{}-{}.json",

@@ -9,11 +9,11 @@
 
 pub mod batch;
 pub mod capacity;
-pub mod checkpoint;
 pub mod dead_letter;
 pub mod deadline;
 pub mod failures;
 pub mod host;
+pub mod lease;
 pub mod materialiser;
 pub mod metrics;
 pub mod query;

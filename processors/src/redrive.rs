@@ -96,12 +96,14 @@ impl Letter {
 /// Which letters to read.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// One consumer's letters; every consumer's when `None`. Lambda batches are named by
-    /// function, not consumer, and are listed whatever this says unless `own_only`.
+    /// One consumer's letters (e.g. `orders-materialiser`); every consumer's when `None`. A
+    /// Lambda batch is the consumer's when its function is named after it, as the Pulumi
+    /// program names them (`<prefix>-materialiser`: see [`function_of`]).
     pub consumer: Option<String>,
-    /// Records that arrived (Lambda batches: written) at or after this time.
+    /// Records that arrived at or after this time; Lambda batches by when Lambda wrote them
+    /// (their records arrived earlier, by up to the mapping's record age limit).
     pub from: Option<OffsetDateTime>,
-    /// Records that arrived (Lambda batches: written) before this time.
+    /// Records that arrived before this time; Lambda batches by when Lambda wrote them.
     pub to: Option<OffsetDateTime>,
     /// Leave Lambda's on-failure batches out.
     pub own_only: bool,
@@ -111,6 +113,30 @@ impl Selection {
     fn contains(&self, at: OffsetDateTime) -> bool {
         self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at < to)
     }
+
+    /// Whether a Lambda batch of the function `function_arn` is selected by consumer.
+    fn includes_function(&self, function_arn: &str) -> bool {
+        self.consumer
+            .as_deref()
+            .is_none_or(|consumer| function_of(function_arn, consumer))
+    }
+}
+
+/// Whether `function_arn` is the Lambda of `consumer`: its function name is the consumer's
+/// name, or ends with `-` and the consumer's name without its `orders-` prefix (the Pulumi
+/// program names `orders-materialiser`'s function `<prefix>-materialiser`). A qualifier
+/// (`:alias` or `:version`) after the name is ignored.
+pub fn function_of(function_arn: &str, consumer: &str) -> bool {
+    let name = function_arn
+        .split(":function:")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or(function_arn);
+    let short = consumer.strip_prefix("orders-").unwrap_or(consumer);
+    name == consumer
+        || name
+            .strip_suffix(short)
+            .is_some_and(|prefix| prefix.ends_with('-'))
 }
 
 /// Reads the dead-letter bucket.
@@ -146,7 +172,12 @@ impl DeadLetterBucket {
         if !selection.own_only {
             for (key, written_at) in self.list(LAMBDA_PREFIX).await? {
                 if written_at.is_none_or(|at| selection.contains(at)) {
-                    letters.push(self.read(&key).await?);
+                    let letter = self.read(&key).await?;
+                    if let Letter::LambdaBatch { function_arn, .. } = &letter
+                        && selection.includes_function(function_arn)
+                    {
+                        letters.push(letter);
+                    }
                 }
             }
         }
@@ -284,6 +315,43 @@ fn parse(key: &str, body: &[u8], written_at: OffsetDateTime) -> Result<Letter, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lambda_batch_belongs_to_the_consumer_its_function_is_named_after() {
+        let arn = |name: &str| format!("arn:aws:lambda:eu-west-1:123456789012:function:{name}");
+        assert!(function_of(
+            &arn("orders-materialiser"),
+            "orders-materialiser"
+        ));
+        assert!(function_of(
+            &arn("staging-materialiser"),
+            "orders-materialiser"
+        ));
+        assert!(function_of(
+            &arn("orders-inventory:live"),
+            "orders-inventory"
+        ));
+        assert!(!function_of(
+            &arn("orders-inventory"),
+            "orders-materialiser"
+        ));
+        assert!(!function_of(
+            &arn("orders-xmaterialiser"),
+            "orders-materialiser"
+        ));
+        assert!(!function_of(
+            &arn("orders-materialiser-old"),
+            "orders-materialiser"
+        ));
+        let every = Selection::default();
+        assert!(every.includes_function(&arn("anything")));
+        let one = Selection {
+            consumer: Some("orders-fulfilment".into()),
+            ..Selection::default()
+        };
+        assert!(one.includes_function(&arn("orders-fulfilment")));
+        assert!(!one.includes_function(&arn("orders-accounting")));
+    }
 
     /// An on-failure record in the shape the Lambda docs give, payload as a JSON string.
     fn on_failure_record(payload_as_string: bool) -> Vec<u8> {

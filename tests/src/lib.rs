@@ -18,11 +18,11 @@ use ingest::order::OrderRequest;
 use ingest::producer::Producer;
 use ingest::query::DynamoOrderReader;
 use processors::batch::{BatchConfig, Emitter, Engine, RecordHandler};
-use processors::checkpoint::CheckpointStore;
 use processors::dead_letter::{DeadLetters, S3DeadLetters};
 use processors::failures::{DynamoFailureLog, FailureLog};
 use processors::host::AwsEngine;
 use processors::host::efo::{EfoConfig, EfoHost};
+use processors::lease::{Checkpoint, LeaseTable};
 use processors::materialiser::Materialiser;
 use processors::redrive::{DeadLetterBucket, Letter, Selection};
 use processors::store::DynamoOrderStore;
@@ -32,6 +32,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use uuid::Uuid;
+
+/// The lease of the workers the tests run in their own process: short, so that a test that
+/// stops one and starts another does not wait long.
+pub const TEST_LEASE: Duration = Duration::from_secs(3);
 
 /// A local stack with the gateway running in this process.
 pub struct TestPipeline {
@@ -268,9 +272,50 @@ impl TestPipeline {
         .collect()
     }
 
-    /// Runs `engine` on the standalone host, as the materialiser's consumer, in this process
-    /// until the returned sender is sent `true`.
+    /// The lease table of `consumer`, to read (as a worker named `observer`, which holds
+    /// nothing).
+    pub fn leases(&self, consumer: &str) -> LeaseTable {
+        LeaseTable::new(
+            self.stack.dynamodb(),
+            &self.stack.names.leases_table,
+            consumer,
+            "observer",
+            TEST_LEASE,
+        )
+    }
+
+    /// The checkpoint of `consumer` on `shard_id`; none yet is the default.
+    pub async fn checkpoint(&self, consumer: &str, shard_id: &str) -> Checkpoint {
+        self.leases(consumer)
+            .load(shard_id)
+            .await
+            .expect("the lease table")
+            .map(|lease| lease.checkpoint)
+            .unwrap_or_default()
+    }
+
+    /// Runs `engine` on the standalone host, as the only worker of its consumer, in this
+    /// process until the returned sender is sent `true`.
     pub fn start_engine<H, E, D, F>(&self, engine: Engine<H, E, D, F>) -> watch::Sender<bool>
+    where
+        H: RecordHandler + 'static,
+        E: Emitter + 'static,
+        D: DeadLetters + 'static,
+        F: FailureLog + 'static,
+    {
+        let worker = format!("test-{}", Uuid::new_v4().simple());
+        self.start_worker(engine, &worker, TEST_LEASE).0
+    }
+
+    /// Runs `engine` on the standalone host as the worker named `worker`, with leases of
+    /// `lease`, in this process until the returned sender is sent `true`; the handle ends once
+    /// the worker has stopped and released its leases.
+    pub fn start_worker<H, E, D, F>(
+        &self,
+        engine: Engine<H, E, D, F>,
+        worker: &str,
+        lease: Duration,
+    ) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>)
     where
         H: RecordHandler + 'static,
         E: Emitter + 'static,
@@ -279,10 +324,12 @@ impl TestPipeline {
     {
         let host = EfoHost::new(
             self.stack.kinesis(),
-            CheckpointStore::new(
+            LeaseTable::new(
                 self.stack.dynamodb(),
-                &self.stack.names.checkpoints_table,
+                &self.stack.names.leases_table,
                 &engine.consumer,
+                worker,
+                lease,
             ),
             EfoConfig {
                 shard_discovery_interval: Duration::from_secs(1),
@@ -290,8 +337,8 @@ impl TestPipeline {
             engine,
         );
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(async move { host.run(stopped).await.expect("materialiser runs") });
-        stop
+        let done = tokio::spawn(async move { host.run(stopped).await.expect("the worker runs") });
+        (stop, done)
     }
 
     /// Starts the materialiser (`consumer materialiser`) against this stack, capturing its log

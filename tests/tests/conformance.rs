@@ -52,6 +52,7 @@ on_both_kinesis_engines!(
     subscribe_to_shard_at_timestamp_reads_from_that_time_on,
     concurrent_puts_while_subscribed_all_complete,
     list_shards_gives_each_child_its_parent,
+    update_shard_count_gives_each_new_shard_the_shards_its_keys_came_from,
     subscribe_to_shard_reports_millis_behind_latest_until_caught_up,
 );
 
@@ -468,6 +469,92 @@ async fn split(kinesis: &aws_sdk_kinesis::Client, stream: &str) {
     devstack::wait_until_active(kinesis, stream)
         .await
         .expect("stream active after the split");
+}
+
+/// Resharding with `UpdateShardCount` (4 → 8 → 4): AWS gets there by splits and merges, so each
+/// new shard names as parents the shards its hash keys came from, and a consumer that reads
+/// parents to their end first keeps each key's order. Checked on the open shards after each
+/// step: every parent is closed, and together the parents cover the child's keys.
+async fn update_shard_count_gives_each_new_shard_the_shards_its_keys_came_from(
+    engine: KinesisEngine,
+) {
+    let stack = stack_on(engine, false).await;
+    let kinesis = stack.kinesis();
+    stream_with_consumer(&kinesis, "rescaled", 4).await;
+    for (target, parents_each) in [(8, 1), (4, 2)] {
+        kinesis
+            .update_shard_count()
+            .stream_name("rescaled")
+            .target_shard_count(target)
+            .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+            .send()
+            .await
+            .expect("UpdateShardCount");
+        devstack::wait_until_active(&kinesis, "rescaled")
+            .await
+            .expect("active after resharding");
+        let shards = kinesis
+            .list_shards()
+            .stream_name("rescaled")
+            .send()
+            .await
+            .expect("ListShards")
+            .shards()
+            .to_vec();
+        let range = |shard: &aws_sdk_kinesis::types::Shard| {
+            let keys = shard.hash_key_range().expect("hash key range");
+            let parse = |k: &str| k.parse::<u128>().expect("a hash key");
+            (
+                parse(keys.starting_hash_key()),
+                parse(keys.ending_hash_key()),
+            )
+        };
+        let open: Vec<_> = shards
+            .iter()
+            .filter(|s| {
+                s.sequence_number_range()
+                    .and_then(|r| r.ending_sequence_number())
+                    .is_none()
+            })
+            .collect();
+        assert_eq!(open.len(), target as usize);
+        for child in open {
+            let parents: Vec<_> = [child.parent_shard_id(), child.adjacent_parent_shard_id()]
+                .into_iter()
+                .flatten()
+                .map(|id| {
+                    shards
+                        .iter()
+                        .find(|s| s.shard_id() == id)
+                        .unwrap_or_else(|| panic!("parent {id} listed"))
+                })
+                .collect();
+            assert_eq!(
+                parents.len(),
+                parents_each,
+                "{} after resharding to {target}",
+                child.shard_id()
+            );
+            let (start, end) = range(child);
+            let from = parents.iter().map(|p| range(p).0).min().expect("a parent");
+            let to = parents.iter().map(|p| range(p).1).max().expect("a parent");
+            assert!(
+                from <= start && end <= to,
+                "{}'s keys come from its parents",
+                child.shard_id()
+            );
+            for parent in parents {
+                assert!(
+                    parent
+                        .sequence_number_range()
+                        .and_then(|r| r.ending_sequence_number())
+                        .is_some(),
+                    "{} is closed",
+                    parent.shard_id()
+                );
+            }
+        }
+    }
 }
 
 async fn list_shards_gives_each_child_its_parent(engine: KinesisEngine) {

@@ -11,7 +11,6 @@ use pipeline_tests::{TestPipeline, log_events};
 use processors::batch::{
     BatchConfig, EmitError, Emitter, Engine, Handled, RecordError, RecordHandler,
 };
-use processors::checkpoint::CheckpointStore;
 use processors::dead_letter::S3DeadLetters;
 use processors::failures::DynamoFailureLog;
 use processors::record::StreamRecord;
@@ -163,11 +162,6 @@ async fn posting_the_same_order_again_yields_one_order() {
         .max_by_key(|s| (s.len(), s.clone()));
 
     // Wait until the materialiser has checkpointed past the last duplicate, then count.
-    let checkpoints = CheckpointStore::new(
-        pipeline.stack.dynamodb(),
-        &pipeline.stack.names.checkpoints_table,
-        ingest::config::consumers::MATERIALISER,
-    );
     let shards = pipeline
         .stack
         .kinesis()
@@ -180,10 +174,9 @@ async fn posting_the_same_order_again_yields_one_order() {
     loop {
         let mut done = false;
         for shard in shards.shards() {
-            let checkpoint = checkpoints
-                .load(shard.shard_id())
-                .await
-                .expect("checkpoint");
+            let checkpoint = pipeline
+                .checkpoint(ingest::config::consumers::MATERIALISER, shard.shard_id())
+                .await;
             done |= checkpoint.sequence_number == last;
         }
         if done {
@@ -297,13 +290,10 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
     );
     assert_eq!(pipeline.order_count().await, orders.len());
 
-    let checkpoints = CheckpointStore::new(
-        pipeline.stack.dynamodb(),
-        &pipeline.stack.names.checkpoints_table,
-        ingest::config::consumers::MATERIALISER,
-    );
     for parent in &parents {
-        let checkpoint = checkpoints.load(parent).await.expect("checkpoint");
+        let checkpoint = pipeline
+            .checkpoint(ingest::config::consumers::MATERIALISER, parent)
+            .await;
         assert!(
             checkpoint.shard_ended,
             "{parent} read to its end: {checkpoint:?}"

@@ -214,8 +214,13 @@ fn print_summary(s: &Summary) {
         s.requests_sent, s.orders_sent, s.requests_offered, s.unsent
     );
     println!(
-        "  answers    {} orders accepted, {} bad requests rejected, {} failed, {} throttled (429/503, retried)",
-        s.orders_accepted, s.rejected, s.failed, s.throttled
+        "  answers    {} orders accepted, {} bad requests rejected, {} failed, {} throttled (429/503, retried), {} orders given up on (still throttled after {} attempts)",
+        s.orders_accepted,
+        s.rejected,
+        s.failed,
+        s.throttled,
+        s.gave_up,
+        devstack::client::ATTEMPTS
     );
     let p = |name: &str, v: &devstack::load::recorder::Percentiles| {
         println!(
@@ -276,6 +281,11 @@ fn print_summary(s: &Summary) {
             println!(
                 "             the proxy reset {} connections, blackholed {} directions, delayed {} reads and writes",
                 e.connection_resets, e.blackholed, e.delayed
+            );
+        }
+        if let Some(refused) = fault.kinesis_refused_writes {
+            println!(
+                "             Kinesis refused {refused} writes (ProvisionedThroughputExceededException)"
             );
         }
     }

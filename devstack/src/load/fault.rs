@@ -114,6 +114,8 @@ pub struct Injected {
     pub kills: u32,
     /// What the proxy did to the traffic, for a network fault.
     pub effects: Option<Effects>,
+    /// Writes Kinesis refused for the shards' limits during the window, for a throttle.
+    pub refused_writes: Option<u64>,
 }
 
 /// Waits for the plan's window, injects the fault, and takes it away at the window's end.
@@ -136,11 +138,17 @@ pub async fn inject(
     let end = start + plan.at + plan.lasting;
     let mut kills = 0;
     let mut effects = None;
+    let mut refused_writes = None;
     match (action, proxies) {
         (Action::Throttle { records_per_shard }, _) => {
+            let before = pipeline.stack.kinesis_refused_writes().unwrap_or(0);
             pipeline.stack.throttle_kinesis(Some(records_per_shard));
             tokio::time::sleep_until(end).await;
             pipeline.stack.throttle_kinesis(None);
+            refused_writes = pipeline
+                .stack
+                .kinesis_refused_writes()
+                .map(|after| after.saturating_sub(before));
         }
         (Action::Network(upstream, fault), Some(proxies)) => {
             let set = |fault| async move {
@@ -181,6 +189,7 @@ pub async fn inject(
         to: start.elapsed().as_secs_f64(),
         kills,
         effects,
+        refused_writes,
     })
 }
 
@@ -196,6 +205,8 @@ pub struct FaultResult {
     pub kills: u32,
     /// What the proxy did to the traffic during the window, for a network fault.
     pub proxy_effects: Option<Effects>,
+    /// Writes Kinesis refused for the shards' limits during the window, for a throttle.
+    pub kinesis_refused_writes: Option<u64>,
     /// The largest age of the oldest tracked order not yet through the saga, before the fault.
     pub normal_lag_ms: u64,
     /// What counts as back to normal: twice that, and at least 2 s.
@@ -241,6 +252,7 @@ pub fn assess(scenario: Scenario, injected: Injected, seconds: &[Second]) -> Fau
         to_second: injected.to,
         kills: injected.kills,
         proxy_effects: injected.effects,
+        kinesis_refused_writes: injected.refused_writes,
         normal_lag_ms,
         recovered_below_ms: threshold,
         peak_lag_ms,
@@ -268,6 +280,7 @@ mod tests {
             to,
             kills: 0,
             effects: None,
+            refused_writes: None,
         }
     }
 

@@ -28,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List dead letters, oldest record first.
+    /// List dead letters: the consumers' own by consumer and arrival hour, then Lambda's
+    /// on-failure batches.
     List(Select),
     /// Show one dead letter in full (its payload decoded when it is text).
     Show {
@@ -51,13 +52,15 @@ enum Command {
 
 #[derive(Args)]
 struct Select {
-    /// One consumer's letters (e.g. orders-materialiser); every consumer's if left out.
+    /// One consumer's letters (e.g. orders-materialiser), with the Lambda batches of the
+    /// function named after it (<prefix>-materialiser); every consumer's if left out.
     #[arg(long)]
     consumer: Option<String>,
-    /// Records that arrived at or after this time (RFC 3339, e.g. 2026-11-25T08:00:00Z).
+    /// Records that arrived at or after this time (RFC 3339, e.g. 2026-11-25T08:00:00Z);
+    /// Lambda's batches by when Lambda wrote them.
     #[arg(long, value_parser = rfc3339)]
     from: Option<OffsetDateTime>,
-    /// Records that arrived before this time (RFC 3339).
+    /// Records that arrived before this time (RFC 3339); Lambda's batches by when written.
     #[arg(long, value_parser = rfc3339)]
     to: Option<OffsetDateTime>,
     /// Leave out the batches Lambda's on-failure destination wrote.

@@ -1,15 +1,23 @@
 //! Hosting as a standalone consumer: one `SubscribeToShard` subscription per shard through the
-//! processor's enhanced fan-out consumer, with checkpoints in DynamoDB.
+//! processor's enhanced fan-out consumer, on the shards this worker holds the lease of.
+//!
+//! Several workers of one consumer share its shards through leases in DynamoDB
+//! ([`crate::lease`]). Every third of the lease duration a worker renews its leases, looks at
+//! the table and takes free or expired leases up to an even share, or asks the worker with the
+//! most for one. A worker that is asked for a lease finishes its batch, checkpoints and
+//! releases it; a worker that stops (SIGTERM) does the same with every lease, so the others
+//! take them at their next look instead of after the lease expires. A worker that cannot renew
+//! a lease before it expires, or finds it taken, stops that shard at once; its checkpoints are
+//! conditional on the lease, so it cannot write one after losing it.
 //!
 //! Each shard runs on its own task. The subscription is read into a small bounded channel by a
-//! task of its own, so the next events arrive while a batch is handled and a slow handler never
-//! leaves the subscription unread; a batch is handled, then checkpointed, then the next one is
-//! taken. A transient failure resubscribes from the last checkpoint after a backoff, so no
-//! record is skipped; the handlers are idempotent, so a record seen twice changes nothing.
-//! A child shard starts only once its parents are read to their end, so one customer's events
-//! stay in order across resharding. A shard task that dies (a handler panic) is logged and
-//! started again from its checkpoint. Sharing shards between several workers (leases) comes
-//! with its own issue; today one process owns every shard of its consumer.
+//! task of its own, so the next events arrive while a batch is handled; a batch is handled,
+//! then checkpointed, then the next one is taken. A transient failure resubscribes from the
+//! last checkpoint after a backoff, so no record is skipped; the handlers are idempotent, so a
+//! record seen twice changes nothing. A child shard is taken only once the lease table says
+//! its parents are read to their end, so one customer's events stay in order across
+//! resharding. A shard task that dies (a handler panic) is logged, its lease released, and the
+//! shard taken again from its checkpoint.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,14 +29,14 @@ use aws_sdk_kinesis::types::{
 };
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::batch::{BatchSource, Emitter, Engine, RecordHandler};
-use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::dead_letter::DeadLetters;
 use crate::error_chain;
 use crate::failures::FailureLog;
+use crate::lease::{Checkpoint, Held, LeaseError, LeaseTable, now_ms, plan};
 use crate::record::StreamRecord;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -52,15 +60,16 @@ pub enum EfoError {
 
 #[derive(Clone, Debug)]
 pub struct EfoConfig {
-    /// How often to look for new shards (after resharding).
+    /// How often to look for new shards (after resharding); also at once when a shard this
+    /// worker reads ends.
     pub shard_discovery_interval: Duration,
 }
 
-/// Runs an [`Engine`] over every shard of its stream, through the enhanced fan-out consumer of
-/// the engine's name (also the checkpoints' owner).
+/// Runs an [`Engine`] over the shards whose leases this worker holds, through the enhanced
+/// fan-out consumer of the engine's name.
 pub struct EfoHost<H, E, D, F> {
     kinesis: Client,
-    checkpoints: CheckpointStore,
+    leases: LeaseTable,
     config: EfoConfig,
     engine: Arc<Engine<H, E, D, F>>,
 }
@@ -68,11 +77,30 @@ pub struct EfoHost<H, E, D, F> {
 /// What every shard task shares.
 struct Shared<H, E, D, F> {
     kinesis: Client,
-    checkpoints: CheckpointStore,
+    leases: LeaseTable,
     consumer_arn: String,
     engine: Arc<Engine<H, E, D, F>>,
-    /// Shards the stream currently lists; a parent no longer listed has been trimmed.
-    listed: std::sync::Mutex<HashSet<String>>,
+}
+
+/// How a shard task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShardEnd {
+    /// Read to its end, and the end recorded.
+    Ended,
+    /// Told to stop (a handover or shutdown); its last batch is checkpointed.
+    Stopped,
+    /// Its lease was taken: nothing more may be written for it.
+    Lost,
+}
+
+/// A shard this worker reads.
+struct Reading {
+    /// Serialises the lease's writes (renewals here, checkpoints in the task): each is
+    /// conditional on the counter the last one left.
+    held: Arc<Mutex<Held>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::AbortHandle,
+    handing_over: bool,
 }
 
 impl<H, E, D, F> EfoHost<H, E, D, F>
@@ -84,82 +112,259 @@ where
 {
     pub fn new(
         kinesis: Client,
-        checkpoints: CheckpointStore,
+        leases: LeaseTable,
         config: EfoConfig,
         engine: Engine<H, E, D, F>,
     ) -> Self {
         Self {
             kinesis,
-            checkpoints,
+            leases,
             config,
             engine: Arc::new(engine),
         }
     }
 
-    /// Consumes every shard until `shutdown` turns true.
+    /// Consumes its share of the shards until `shutdown` turns true; then finishes each batch,
+    /// checkpoints it and releases every lease.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), EfoError> {
         let consumer_arn = self.consumer_arn().await?;
         let shared = Arc::new(Shared {
             kinesis: self.kinesis.clone(),
-            checkpoints: self.checkpoints.clone(),
+            leases: self.leases.clone(),
             consumer_arn,
             engine: self.engine.clone(),
-            listed: std::sync::Mutex::new(HashSet::new()),
         });
-        let mut tasks = JoinSet::new();
-        let mut started: HashSet<String> = HashSet::new();
-        let mut running: HashMap<tokio::task::Id, String> = HashMap::new();
-        'discovery: loop {
-            match self.list_shards().await {
-                Ok(shards) => {
-                    if let Ok(mut listed) = shared.listed.lock() {
-                        *listed = shards.keys().cloned().collect();
-                    }
-                    for (shard_id, parents) in shards {
-                        if started.insert(shard_id.clone()) {
-                            let task = tasks.spawn(run_shard(
-                                shared.clone(),
-                                shard_id.clone(),
-                                parents,
-                                shutdown.clone(),
-                            ));
-                            running.insert(task.id(), shard_id);
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        error = error_chain(&error),
-                        "ListShards failed; trying again later"
-                    )
-                }
+        let leases = &self.leases;
+        let worker = leases.worker().to_owned();
+        let tick = leases.duration() / 3;
+        tracing::info!(
+            consumer = leases.consumer(),
+            worker,
+            lease_ms = leases.duration().as_millis() as u64,
+            "worker starting"
+        );
+        let mut reading: HashMap<String, Reading> = HashMap::new();
+        let mut tasks: JoinSet<(String, ShardEnd)> = JoinSet::new();
+        let mut listed: HashSet<String> = HashSet::new();
+        let mut known: HashSet<String> = HashSet::new();
+        let mut next_discovery = tokio::time::Instant::now();
+        'ticks: loop {
+            if tokio::time::Instant::now() >= next_discovery {
+                self.discover(&mut listed, &mut known).await;
+                next_discovery = tokio::time::Instant::now() + self.config.shard_discovery_interval;
             }
-            let discovery = tokio::time::sleep(self.config.shard_discovery_interval);
-            tokio::pin!(discovery);
-            loop {
-                tokio::select! {
-                    _ = shutdown.wait_for(|stop| *stop) => break 'discovery,
-                    _ = &mut discovery => break,
-                    Some(ended) = tasks.join_next_with_id() => {
-                        // A shard task returns when its shard is read to its end or at
-                        // shutdown; one that dies (a panic in a handler) is started again at
-                        // the next discovery, from its checkpoint.
-                        let (id, died) = match ended {
-                            Ok((id, ())) => (id, None),
-                            Err(error) => (error.id(), Some(error)),
-                        };
-                        let shard_id = running.remove(&id).unwrap_or_default();
-                        if let Some(error) = died {
-                            tracing::error!(shard_id, error = error_chain(&error), "shard task died; restarting it from its checkpoint");
-                            started.remove(&shard_id);
+            self.renew(&mut reading).await;
+            match leases.list().await {
+                Ok(table) => {
+                    let mine: HashSet<String> = reading.keys().cloned().collect();
+                    let plan = plan(&table, &listed, &worker, &mine, now_ms());
+                    for seen in plan.take {
+                        if reading.contains_key(&seen.shard_id) {
+                            continue;
+                        }
+                        match leases.take(&seen).await {
+                            Ok(Some((held, lease))) => {
+                                tracing::info!(
+                                    worker,
+                                    shard_id = lease.shard_id,
+                                    from = seen.owner,
+                                    after = ?lease.checkpoint.sequence_number,
+                                    "lease taken"
+                                );
+                                let held = Arc::new(Mutex::new(held));
+                                let (stop, stopped) = watch::channel(false);
+                                let task = tasks.spawn(run_shard(
+                                    shared.clone(),
+                                    lease.shard_id.clone(),
+                                    held.clone(),
+                                    lease.checkpoint,
+                                    stopped,
+                                ));
+                                reading.insert(
+                                    lease.shard_id,
+                                    Reading {
+                                        held,
+                                        stop,
+                                        task,
+                                        handing_over: false,
+                                    },
+                                );
+                            }
+                            Ok(None) => {}
+                            Err(error) => tracing::warn!(
+                                shard_id = seen.shard_id,
+                                error = error_chain(&error),
+                                "taking a lease failed"
+                            ),
                         }
                     }
+                    if let Some(lease) = plan.ask {
+                        match leases.ask_handoff(&lease).await {
+                            Ok(true) => tracing::info!(
+                                worker,
+                                shard_id = lease.shard_id,
+                                owner = lease.owner,
+                                "asked for a lease"
+                            ),
+                            Ok(false) => {}
+                            Err(error) => tracing::warn!(
+                                shard_id = lease.shard_id,
+                                error = error_chain(&error),
+                                "asking for a lease failed"
+                            ),
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    error = error_chain(&error),
+                    "reading the lease table failed; trying again at the next look"
+                ),
+            }
+            let look_again = tokio::time::sleep(tick);
+            tokio::pin!(look_again);
+            loop {
+                let joined = tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => break 'ticks,
+                    _ = &mut look_again => break,
+                    Some(joined) = tasks.join_next() => joined,
+                };
+                if self.ended(joined, &mut reading).await {
+                    // Its children may be new to this worker.
+                    next_discovery = tokio::time::Instant::now();
+                    break;
                 }
             }
         }
-        while tasks.join_next().await.is_some() {}
+        // Shutdown: every shard finishes its batch and checkpoints; then the leases go.
+        for r in reading.values() {
+            let _ = r.stop.send(true);
+        }
+        while let Some(joined) = tasks.join_next().await {
+            self.ended(joined, &mut reading).await;
+        }
+        tracing::info!(worker, "worker stopped; its leases are released");
         Ok(())
     }
+
+    /// Lists the stream's shards and makes sure each has a lease item (with its parents).
+    async fn discover(&self, listed: &mut HashSet<String>, known: &mut HashSet<String>) {
+        let shards = match self.list_shards().await {
+            Ok(shards) => shards,
+            Err(error) => {
+                tracing::warn!(
+                    error = error_chain(&error),
+                    "ListShards failed; trying again later"
+                );
+                return;
+            }
+        };
+        *listed = shards.keys().cloned().collect();
+        for (shard_id, parents) in shards {
+            if known.contains(&shard_id) {
+                continue;
+            }
+            match self.leases.ensure(&shard_id, &parents).await {
+                Ok(()) => {
+                    known.insert(shard_id);
+                }
+                Err(error) => tracing::warn!(
+                    shard_id,
+                    error = error_chain(&error),
+                    "creating a lease item failed; trying again later"
+                ),
+            }
+        }
+    }
+
+    /// Renews every lease this worker reads. A lease found taken, or not renewed before it
+    /// expired, stops its shard at once; one asked for is handed over after its batch.
+    async fn renew(&self, reading: &mut HashMap<String, Reading>) {
+        let mut lost = Vec::new();
+        for (shard_id, r) in reading.iter_mut() {
+            let mut held = r.held.lock().await;
+            match self.leases.renew(&mut held).await {
+                Ok(Some(asker)) if !r.handing_over => {
+                    tracing::info!(
+                        shard_id,
+                        to = asker,
+                        "handing the lease over after this batch"
+                    );
+                    r.handing_over = true;
+                    let _ = r.stop.send(true);
+                }
+                Ok(_) => {}
+                Err(LeaseError::Lost(_)) => {
+                    tracing::warn!(
+                        shard_id,
+                        "lease taken by another worker; stopping the shard"
+                    );
+                    lost.push(shard_id.clone());
+                }
+                Err(error) if now_ms() > held.expires_at_ms => {
+                    tracing::warn!(
+                        shard_id,
+                        error = error_chain(&error),
+                        "lease expired before it could be renewed; stopping the shard"
+                    );
+                    lost.push(shard_id.clone());
+                }
+                Err(error) => tracing::warn!(
+                    shard_id,
+                    error = error_chain(&error),
+                    "renewing a lease failed; trying again before it expires"
+                ),
+            }
+        }
+        for shard_id in lost {
+            if let Some(r) = reading.remove(&shard_id) {
+                r.task.abort();
+            }
+        }
+    }
+
+    /// Deals with a shard task that returned or died; whether its shard was read to its end.
+    async fn ended(
+        &self,
+        joined: Result<(String, ShardEnd), tokio::task::JoinError>,
+        reading: &mut HashMap<String, Reading>,
+    ) -> bool {
+        let (shard_id, end) = match joined {
+            Ok(ended) => ended,
+            // Aborted after its lease was lost: already dealt with.
+            Err(error) if error.is_cancelled() => return false,
+            Err(error) => {
+                // A panic in a handler. Release the lease, so the shard is taken again from
+                // its checkpoint at the next look.
+                let shard_id = reading
+                    .iter()
+                    .find(|(_, r)| r.task.id() == error.id())
+                    .map(|(shard_id, _)| shard_id.clone())
+                    .unwrap_or_default();
+                tracing::error!(
+                    shard_id,
+                    error = error_chain(&error),
+                    "shard task died; restarting it from its checkpoint"
+                );
+                (shard_id, ShardEnd::Stopped)
+            }
+        };
+        let Some(r) = reading.remove(&shard_id) else {
+            return false;
+        };
+        if end != ShardEnd::Lost {
+            let mut held = r.held.lock().await;
+            match self.leases.release(&mut held).await {
+                Ok(()) => tracing::info!(shard_id, ?end, "lease released"),
+                Err(error) => tracing::warn!(
+                    shard_id,
+                    error = error_chain(&error),
+                    "releasing a lease failed; it expires instead"
+                ),
+            }
+        }
+        end == ShardEnd::Ended
+    }
+
     async fn consumer_arn(&self) -> Result<String, EfoError> {
         let discovery_error =
             |source: Box<dyn std::error::Error + Send + Sync>| EfoError::Discovery {
@@ -218,9 +423,28 @@ where
 async fn run_shard<H, E, D, F>(
     shared: Arc<Shared<H, E, D, F>>,
     shard_id: String,
-    parents: Vec<String>,
-    mut shutdown: watch::Receiver<bool>,
-) where
+    held: Arc<Mutex<Held>>,
+    checkpoint: Checkpoint,
+    mut stop: watch::Receiver<bool>,
+) -> (String, ShardEnd)
+where
+    H: RecordHandler + 'static,
+    E: Emitter + 'static,
+    D: DeadLetters + 'static,
+    F: FailureLog + 'static,
+{
+    let end = read_shard(&shared, &shard_id, &held, checkpoint, &mut stop).await;
+    (shard_id, end)
+}
+
+async fn read_shard<H, E, D, F>(
+    shared: &Shared<H, E, D, F>,
+    shard_id: &str,
+    held: &Mutex<Held>,
+    checkpoint: Checkpoint,
+    stop: &mut watch::Receiver<bool>,
+) -> ShardEnd
+where
     H: RecordHandler + 'static,
     E: Emitter + 'static,
     D: DeadLetters + 'static,
@@ -228,60 +452,20 @@ async fn run_shard<H, E, D, F>(
 {
     let consumer = shared.engine.consumer.as_str();
     let mut backoff = Backoff::default();
-    for parent in &parents {
-        loop {
-            let parent_listed = shared
-                .listed
-                .lock()
-                .map(|l| l.contains(parent))
-                .unwrap_or(true);
-            if !parent_listed {
-                break;
-            }
-            match shared.checkpoints.load(parent).await {
-                Ok(checkpoint) if checkpoint.shard_ended => break,
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(
-                        shard_id,
-                        parent,
-                        error = error_chain(&error),
-                        "cannot read parent checkpoint"
-                    )
-                }
-            }
-            if backoff.wait(&mut shutdown).await.is_err() {
-                return;
-            }
-        }
-    }
-    let checkpoint = loop {
-        match shared.checkpoints.load(&shard_id).await {
-            Ok(checkpoint) => break checkpoint,
-            Err(error) => tracing::warn!(
-                shard_id,
-                error = error_chain(&error),
-                "cannot read checkpoint"
-            ),
-        }
-        if backoff.wait(&mut shutdown).await.is_err() {
-            return;
-        }
-    };
     if checkpoint.shard_ended {
-        return;
+        return ShardEnd::Ended;
     }
     // A shard without a checkpoint starts at its oldest record (never LATEST: that skips).
     let mut position: Option<String> = checkpoint.sequence_number;
     let mut done: Option<String> = position.clone();
     tracing::info!(consumer, shard_id, after = ?position, "subscribing");
 
-    'subscriptions: while !*shutdown.borrow() {
+    'subscriptions: while !*stop.borrow() {
         let subscription = shared
             .kinesis
             .subscribe_to_shard()
             .consumer_arn(&shared.consumer_arn)
-            .shard_id(&shard_id)
+            .shard_id(shard_id)
             .starting_position(starting_position(position.as_deref()))
             .send()
             .await;
@@ -290,8 +474,8 @@ async fn run_shard<H, E, D, F>(
             Err(error) => {
                 // Includes ResourceInUseException right after a previous subscription.
                 tracing::warn!(shard_id, error = %aws_sdk_kinesis::error::DisplayErrorContext(&error), "SubscribeToShard failed");
-                if backoff.wait(&mut shutdown).await.is_err() {
-                    return;
+                if backoff.wait(stop).await.is_err() {
+                    return ShardEnd::Stopped;
                 }
                 continue;
             }
@@ -299,7 +483,7 @@ async fn run_shard<H, E, D, F>(
         let (mut events, _reader) = read_ahead(events);
         loop {
             let next = tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = stop.wait_for(|stop| *stop) => return ShardEnd::Stopped,
                 next = events.recv() => next,
             };
             let mut event = match next {
@@ -308,8 +492,8 @@ async fn run_shard<H, E, D, F>(
                 None => continue 'subscriptions,
                 Some(Err(error)) => {
                     tracing::warn!(shard_id, error, "subscription broke");
-                    if backoff.wait(&mut shutdown).await.is_err() {
-                        return;
+                    if backoff.wait(stop).await.is_err() {
+                        return ShardEnd::Stopped;
                     }
                     continue 'subscriptions;
                 }
@@ -317,7 +501,7 @@ async fn run_shard<H, E, D, F>(
             let records: Vec<StreamRecord> = std::mem::take(&mut event.records)
                 .into_iter()
                 .map(|record| StreamRecord {
-                    shard_id: shard_id.clone(),
+                    shard_id: shard_id.to_owned(),
                     arrived_at: record
                         .approximate_arrival_timestamp
                         .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok())
@@ -328,28 +512,32 @@ async fn run_shard<H, E, D, F>(
                 })
                 .collect();
             if !records.is_empty() {
+                // A batch once begun is finished, even when told to stop meanwhile.
                 let outcome = shared
                     .engine
                     .run_batch(
                         &records,
                         BatchSource {
-                            shard_id: Some(&shard_id),
+                            shard_id: Some(shard_id),
                             millis_behind_latest: Some(event.millis_behind_latest()),
                         },
                     )
                     .await;
                 if let Some(last) = &outcome.last_done {
                     done = Some(last.clone());
-                    save(
-                        &shared,
-                        &shard_id,
+                    let saved = save(
+                        shared,
+                        held,
                         Checkpoint {
                             sequence_number: done.clone(),
                             shard_ended: false,
                         },
-                        &mut shutdown,
+                        stop,
                     )
                     .await;
+                    if saved.is_err() {
+                        return ShardEnd::Lost;
+                    }
                 }
                 tracing::info!(
                     consumer,
@@ -360,6 +548,9 @@ async fn run_shard<H, E, D, F>(
                     millis_behind_latest = event.millis_behind_latest(),
                     "batch done"
                 );
+                if *stop.borrow() {
+                    return ShardEnd::Stopped;
+                }
                 if let Some(retry) = outcome.retry_from {
                     tracing::warn!(
                         shard_id,
@@ -368,15 +559,15 @@ async fn run_shard<H, E, D, F>(
                         "transient failure; resubscribing from the checkpoint"
                     );
                     position = done.clone();
-                    if backoff.wait(&mut shutdown).await.is_err() {
-                        return;
+                    if backoff.wait(stop).await.is_err() {
+                        return ShardEnd::Stopped;
                     }
                     continue 'subscriptions;
                 }
             }
             backoff.reset();
             // The end of a closed shard: AWS sends its children and no continuation. Children
-            // start once this is recorded.
+            // are taken once this is recorded.
             let continuation = event.continuation_sequence_number();
             if continuation.is_empty() {
                 tracing::info!(
@@ -384,52 +575,74 @@ async fn run_shard<H, E, D, F>(
                     children = event.child_shards().len(),
                     "shard read to its end"
                 );
-                save(
-                    &shared,
-                    &shard_id,
+                let saved = save(
+                    shared,
+                    held,
                     Checkpoint {
                         sequence_number: done.clone(),
                         shard_ended: true,
                     },
-                    &mut shutdown,
+                    stop,
                 )
                 .await;
-                return;
+                return match saved {
+                    Ok(true) => ShardEnd::Ended,
+                    // Stopped before the end stuck: the next holder reads to the end again.
+                    Ok(false) => ShardEnd::Stopped,
+                    Err(LostLease) => ShardEnd::Lost,
+                };
             }
             position = Some(continuation.to_owned());
         }
     }
+    ShardEnd::Stopped
 }
 
-/// Saves `checkpoint`. A batch's checkpoint is tried a few times and then given up: a lost one
-/// only means some records are handled again after a restart, which the idempotent handlers make
-/// harmless. A shard-end marker is retried until it sticks (or shutdown): the children wait for
-/// it. Returns whether it was saved.
+/// The lease was taken: the checkpoint cannot be written, and the shard must stop.
+struct LostLease;
+
+/// Saves `checkpoint` under the lease. A batch's checkpoint is tried a few times and then given
+/// up: a lost one only means some records are handled again after a restart, which the
+/// idempotent handlers make harmless. A shard-end marker is retried until it sticks (or the
+/// shard is told to stop): the children wait for it. Returns whether it was saved.
 async fn save<H, E, D, F>(
     shared: &Shared<H, E, D, F>,
-    shard_id: &str,
+    held: &Mutex<Held>,
     checkpoint: Checkpoint,
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, LostLease> {
     let mut backoff = Backoff::default();
     for attempt in 1.. {
-        match shared.checkpoints.save(shard_id, &checkpoint).await {
-            Ok(()) => return true,
+        let result = {
+            let mut held = held.lock().await;
+            shared.leases.checkpoint(&mut held, &checkpoint).await
+        };
+        match result {
+            Ok(()) => return Ok(true),
+            Err(LeaseError::Lost(shard_id)) => {
+                tracing::warn!(shard_id, "lease taken by another worker; not checkpointing");
+                return Err(LostLease);
+            }
             Err(error) => tracing::warn!(
-                shard_id,
                 attempt,
                 shard_ended = checkpoint.shard_ended,
                 error = error_chain(&error),
                 "checkpoint failed"
             ),
         }
-        if (!checkpoint.shard_ended && attempt >= CHECKPOINT_ATTEMPTS)
-            || backoff.wait(shutdown).await.is_err()
-        {
+        // Told to stop: the shard-end marker is not waited for; a batch's checkpoint gets its
+        // few attempts, so that a handover loses as little as it can.
+        let give_up = if checkpoint.shard_ended {
+            *stop.borrow()
+        } else {
+            attempt >= CHECKPOINT_ATTEMPTS
+        };
+        if give_up {
             break;
         }
+        tokio::time::sleep(backoff.next()).await;
     }
-    false
+    Ok(false)
 }
 
 /// The subscription's events (or the error that broke it), read ahead into a bounded channel
@@ -506,11 +719,15 @@ impl Backoff {
         self.0 = backoff_delays();
     }
 
-    /// Sleeps for the next delay; `Err` if shutdown came first.
-    async fn wait(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), ()> {
-        let delay = self.0.next().unwrap_or(MAX_BACKOFF);
+    fn next(&mut self) -> Duration {
+        self.0.next().unwrap_or(MAX_BACKOFF)
+    }
+
+    /// Sleeps for the next delay; `Err` if told to stop first.
+    async fn wait(&mut self, stop: &mut watch::Receiver<bool>) -> Result<(), ()> {
+        let delay = self.next();
         tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => Err(()),
+            _ = stop.wait_for(|stop| *stop) => Err(()),
             _ = tokio::time::sleep(delay) => Ok(()),
         }
     }

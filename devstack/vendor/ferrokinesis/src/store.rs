@@ -472,6 +472,9 @@ struct StoreInner {
     /// Records a shard takes per second when limits are enforced; see
     /// [`Store::set_shard_write_records_per_sec`].
     shard_write_records_per_sec: AtomicU64,
+    /// Writes refused for a shard's limits since the store started; see
+    /// [`Store::refused_writes`].
+    refused_writes: AtomicU64,
     pending_transitions: RwLock<BTreeMap<String, PendingTransition>>,
     write_lock: Mutex<()>,
 }
@@ -599,6 +602,7 @@ impl Store {
             account_settings: RwLock::new(Value::Object(Default::default())),
             throughput_windows: DashMap::new(),
             shard_write_records_per_sec: AtomicU64::new(DEFAULT_SHARD_WRITE_RECORDS_PER_SEC),
+            refused_writes: AtomicU64::new(0),
             pending_transitions: RwLock::new(BTreeMap::new()),
             write_lock: Mutex::new(()),
         });
@@ -1514,6 +1518,22 @@ impl Store {
                         constants::INVALID_ARGUMENT,
                         Some(&format!(
                             "TargetShardCount {} is the same as the current shard count {}.",
+                            target_shard_count, current_count
+                        )),
+                    ));
+                }
+
+                // Each new shard takes its parents from the open shards it overlaps; a shard
+                // has at most two (a merge's), so a target that would need three is refused.
+                let old_ranges = open_ranges(stream);
+                if uniform_ranges(target_shard_count)
+                    .iter()
+                    .any(|(start, end)| overlapping(&old_ranges, start, end).len() > 2)
+                {
+                    return Err(KinesisErrorResponse::client_error(
+                        constants::INVALID_ARGUMENT,
+                        Some(&format!(
+                            "TargetShardCount {} would give a new shard more than two parents: this local engine reshards only to counts where each new shard's keys come from at most two of the {} open shards (doubling, halving, or steps between them)",
                             target_shard_count, current_count
                         )),
                     ));
@@ -2826,6 +2846,9 @@ impl Store {
                             }
 
                             let now = current_time_ms();
+                            // The shards about to close, with their ranges: each new shard's
+                            // parents.
+                            let old_ranges = open_ranges(stream);
                             let open_indices: Vec<usize> = stream
                                 .shards
                                 .iter()
@@ -2859,22 +2882,17 @@ impl Store {
                                     }));
                             }
 
-                            let pow_128 = BigUint::one() << 128;
-                            let shard_hash = &pow_128 / BigUint::from(target_shard_count);
-
-                            for i in 0..target_shard_count {
+                            for (start, end) in uniform_ranges(target_shard_count) {
                                 let new_ix = stream.shards.len() as i64;
-                                let start: BigUint = &shard_hash * BigUint::from(i);
-                                let end: BigUint = if i < target_shard_count - 1 {
-                                    &shard_hash * BigUint::from(i + 1) - BigUint::one()
-                                } else {
-                                    &pow_128 - BigUint::one()
-                                };
+                                // As on AWS, where UpdateShardCount splits and merges: a new
+                                // shard's parents are the closed shards its keys came from, so
+                                // that a consumer reads them to their end before it.
+                                let mut parents = overlapping(&old_ranges, &start, &end).into_iter();
 
                                 stream.shards.push(Shard {
                                     shard_id: sequence::shard_id_name(new_ix),
-                                    parent_shard_id: None,
-                                    adjacent_parent_shard_id: None,
+                                    parent_shard_id: parents.next(),
+                                    adjacent_parent_shard_id: parents.next(),
                                     hash_key_range: HashKeyRange::new(
                                         start.to_string(),
                                         end.to_string(),
@@ -3267,7 +3285,10 @@ impl Store {
         let mut window = window.lock().await;
         roll_throughput_window(&mut window, now_ms);
         let records_per_sec = self.inner.shard_write_records_per_sec.load(Ordering::Relaxed);
-        reserve_throughput_window(&mut window, bytes, records_per_sec)?;
+        if let Err(refused) = reserve_throughput_window(&mut window, bytes, records_per_sec) {
+            self.inner.refused_writes.fetch_add(1, Ordering::Relaxed);
+            return Err(refused);
+        }
         Ok(ThroughputReservation {
             key: Some(key),
             window_start_ms: window.window_start_ms,
@@ -3282,6 +3303,12 @@ impl Store {
         self.inner
             .shard_write_records_per_sec
             .store(records.max(1), Ordering::Relaxed);
+    }
+
+    /// Writes refused with `ProvisionedThroughputExceededException` for a shard's limits since
+    /// the store started, so that a test can tell a throttle took effect.
+    pub fn refused_writes(&self) -> u64 {
+        self.inner.refused_writes.load(Ordering::Relaxed)
     }
 
     /// Refunds a previously charged shard-throughput reservation.
@@ -3423,4 +3450,49 @@ fn reserve_throughput_window(
     window.bytes += bytes;
     window.records += 1;
     Ok(())
+}
+
+/// The hash key ranges of `count` shards over the whole key space, as UpdateShardCount lays
+/// them out: equal widths, the last one up to 2^128 - 1.
+fn uniform_ranges(count: u32) -> Vec<(BigUint, BigUint)> {
+    let pow_128 = BigUint::one() << 128;
+    let shard_hash = &pow_128 / BigUint::from(count.max(1));
+    (0..count)
+        .map(|i| {
+            let start: BigUint = &shard_hash * BigUint::from(i);
+            let end: BigUint = if i + 1 < count {
+                &shard_hash * BigUint::from(i + 1) - BigUint::one()
+            } else {
+                &pow_128 - BigUint::one()
+            };
+            (start, end)
+        })
+        .collect()
+}
+
+/// The open shards of `stream` with their hash key ranges, in key order.
+fn open_ranges(stream: &Stream) -> Vec<(String, BigUint, BigUint)> {
+    let mut ranges: Vec<(String, BigUint, BigUint)> = stream
+        .shards
+        .iter()
+        .filter(|s| s.sequence_number_range.ending_sequence_number.is_none())
+        .filter_map(|s| {
+            Some((
+                s.shard_id.clone(),
+                s.hash_key_range.starting_hash_key.parse().ok()?,
+                s.hash_key_range.ending_hash_key.parse().ok()?,
+            ))
+        })
+        .collect();
+    ranges.sort_by(|a, b| a.1.cmp(&b.1));
+    ranges
+}
+
+/// The shards of `ranges` whose keys overlap `[start, end]`, in key order.
+fn overlapping(ranges: &[(String, BigUint, BigUint)], start: &BigUint, end: &BigUint) -> Vec<String> {
+    ranges
+        .iter()
+        .filter(|(_, s, e)| s <= end && start <= e)
+        .map(|(id, _, _)| id.clone())
+        .collect()
 }
