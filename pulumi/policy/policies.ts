@@ -6,7 +6,7 @@ import { Policies, PolicyResource, StackValidationPolicy, validateResourceOfType
 import * as pulumi from "@pulumi/pulumi";
 
 import { eventSources } from "../src/consumers";
-import { DEAD_LETTERED_METRIC } from "../src/monitoring";
+import { DEAD_LETTERED_METRIC, EFO_BEHIND_METRIC, SERVICE_CPU_METRIC } from "../src/monitoring";
 
 /** The resources of `resourceClass` in the stack, as their outputs. */
 function resourcesOf<T extends pulumi.Resource>(resources: PolicyResource[], resourceClass: { new (...rest: any[]): T }) {
@@ -18,18 +18,22 @@ function resourcesOf<T extends pulumi.Resource>(resources: PolicyResource[], res
 
 /**
  * Every consumer the Lambda host publishes (processors/lambda-event-sources.json) is watched:
- * an alarm on the records it dead-letters, and one on how far its function is behind the
- * stream. Its function is found as the one its enhanced fan-out consumer's mapping invokes;
- * before the first deployment those ARNs are unknown, so the rule runs on `pulumi up` and on
+ * an alarm on the records it dead-letters, and one on how far behind the stream it is. On Lambda
+ * that is its function's IteratorAge, the function found as the one its enhanced fan-out
+ * consumer's mapping invokes; a consumer no Lambda runs (its workers are on Fargate) needs
+ * Kinesis's SubscribeToShardEvent.MillisBehindLatest for that enhanced fan-out consumer instead.
+ * Before the first deployment those ARNs are unknown, so the rule runs on `pulumi up` and on
  * later previews (Pulumi reports it as not run on that first preview).
  */
 export const consumersAlarmed: StackValidationPolicy = {
   name: "consumer-dead-letter-and-behind-alarms",
-  description: "Every consumer has an alarm on its dead letters (OrdersPipeline/DeadLettered by Consumer) and on its function's IteratorAge.",
+  description: "Every consumer has an alarm on its dead letters (OrdersPipeline/DeadLettered by Consumer) and on how far behind it is: " +
+    "its function's IteratorAge, or on Fargate its enhanced fan-out consumer's SubscribeToShardEvent.MillisBehindLatest.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const alarms = resourcesOf(args.resources, aws.cloudwatch.MetricAlarm);
     const efos = resourcesOf(args.resources, aws.kinesis.StreamConsumer);
+    const streams = resourcesOf(args.resources, aws.kinesis.Stream);
     const mappings = resourcesOf(args.resources, aws.lambda.EventSourceMapping);
     const functions = resourcesOf(args.resources, aws.lambda.Function);
     const { namespace, metricName } = DEAD_LETTERED_METRIC;
@@ -44,7 +48,17 @@ export const consumersAlarmed: StackValidationPolicy = {
       const fn = mapping && functions.find((f) =>
         f.arn === mapping.functionName || f.arn === mapping.functionArn || f.name === mapping.functionName);
       if (!fn) {
-        reportViolation(`consumer ${consumer} has no Lambda function invoked from its enhanced fan-out consumer`);
+        // No Lambda: workers read the enhanced fan-out consumer, and Kinesis measures how far behind.
+        const stream = efo && streams.find((s) => s.arn === efo.streamArn);
+        const behind = stream !== undefined && alarms.some((a) =>
+          a.namespace === EFO_BEHIND_METRIC.namespace && a.metricName === EFO_BEHIND_METRIC.metricName &&
+          a.dimensions?.ConsumerName === consumer && a.dimensions?.StreamName === stream.name);
+        if (!behind) {
+          reportViolation(
+            `consumer ${consumer} has no Lambda function invoked from its enhanced fan-out consumer, and no alarm on ` +
+              `${EFO_BEHIND_METRIC.namespace}/${EFO_BEHIND_METRIC.metricName} for it (ConsumerName=${consumer} on its stream) as its workers on Fargate need`,
+          );
+        }
         continue;
       }
       const behind = alarms.some((a) =>
@@ -52,6 +66,47 @@ export const consumersAlarmed: StackValidationPolicy = {
       if (!behind) {
         reportViolation(`consumer ${consumer} has no IteratorAge alarm on its function ${fn.name}`);
       }
+    }
+  },
+};
+
+/**
+ * Every ECS service (the consumers' Fargate workers) logs through awslogs, from every container of
+ * its task definition, to a log group of the stack that has a retention and is encrypted with a
+ * KMS key, and has an alarm on its AWS/ECS CPUUtilization, which has data only while a task
+ * runs: none runs unwatched, logs forever, or keeps its logs unencrypted.
+ */
+export const servicesLoggedAndAlarmed: StackValidationPolicy = {
+  name: "ecs-service-log-group-and-running-alarm",
+  description: "Every ECS service's containers log through awslogs to an encrypted log group with a retention, and the service has an alarm on AWS/ECS CPUUtilization.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const alarms = resourcesOf(args.resources, aws.cloudwatch.MetricAlarm);
+    const logGroups = resourcesOf(args.resources, aws.cloudwatch.LogGroup);
+    const taskDefinitions = resourcesOf(args.resources, aws.ecs.TaskDefinition);
+    for (const service of resourcesOf(args.resources, aws.ecs.Service)) {
+      const taskDefinition = taskDefinitions.find((t) => t.arn === service.taskDefinition || t.family === service.taskDefinition);
+      if (!taskDefinition) {
+        reportViolation(`ECS service ${service.name} runs no task definition of the stack`);
+      } else {
+        const containers: { name?: string; logConfiguration?: { logDriver?: string; options?: Record<string, string> } }[] =
+          typeof taskDefinition.containerDefinitions === "string" ? JSON.parse(taskDefinition.containerDefinitions) : [];
+        for (const container of containers) {
+          const where = `ECS service ${service.name}'s container ${container.name}`;
+          const logging = container.logConfiguration;
+          const logGroup = logging?.logDriver === "awslogs" ? logGroups.find((g) => g.name === logging.options?.["awslogs-group"]) : undefined;
+          if (!logGroup) {
+            reportViolation(`${where} does not log through awslogs to a log group of the stack`);
+          } else {
+            if (!logGroup.retentionInDays) reportViolation(`${where} logs to ${logGroup.name}, which has no retention`);
+            if (!logGroup.kmsKeyId) reportViolation(`${where} logs to ${logGroup.name}, which is not encrypted with a KMS key`);
+          }
+        }
+      }
+      const running = alarms.some((a) =>
+        a.namespace === SERVICE_CPU_METRIC.namespace && a.metricName === SERVICE_CPU_METRIC.metricName &&
+        a.dimensions?.ServiceName === service.name);
+      if (!running) reportViolation(`ECS service ${service.name} has no alarm on its ${SERVICE_CPU_METRIC.namespace} ${SERVICE_CPU_METRIC.metricName}`);
     }
   },
 };
@@ -185,6 +240,7 @@ export const policies: Policies = [
   },
   consumersAlarmed,
   lambdasLoggedAndAlarmed,
+  servicesLoggedAndAlarmed,
 ];
 
 /**

@@ -38,6 +38,8 @@ export interface Api {
   stage: aws.apigateway.Stage;
   userPool: aws.cognito.UserPool;
   userPoolClient: aws.cognito.UserPoolClient;
+  /** The app client `verify-stack` signs in with (admin password sign-in), only when `verifierClient` is set. */
+  verifierClient?: aws.cognito.UserPoolClient;
   accessLogs: aws.cloudwatch.LogGroup;
   query: RustLambda;
   url: pulumi.Output<string>;
@@ -359,6 +361,24 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     refreshTokenValidity: 30,
     tokenValidityUnits: { idToken: "minutes", accessToken: "minutes", refreshToken: "days" },
   });
+  // verify-stack signs a throwaway user in with AdminInitiateAuth (ADMIN_USER_PASSWORD_AUTH): only
+  // on a stack told to (verifierClient), as whoever may call AdminSetUserPassword and
+  // AdminInitiateAuth on the pool can then sign in as any of its users. Short-lived tokens: a run takes minutes.
+  const verifierClient = config.verifierClient
+    ? new aws.cognito.UserPoolClient(ctx.name("verifier"), {
+      name: ctx.name("verifier"),
+      userPoolId: userPool.id,
+      generateSecret: false,
+      // Cognito refuses a client without the refresh flow ("REFRESH_TOKEN_AUTH should always be allowed").
+      explicitAuthFlows: ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+      preventUserExistenceErrors: "ENABLED",
+      enableTokenRevocation: true,
+      idTokenValidity: 5,
+      accessTokenValidity: 5,
+      refreshTokenValidity: 1,
+      tokenValidityUnits: { idToken: "minutes", accessToken: "minutes", refreshToken: "days" },
+    })
+    : undefined;
 
   // API Gateway may only put records on this stream.
   const { role: putRole, policy: putPolicy } = serviceRole(ctx, "api-put-orders", "apigateway.amazonaws.com", [
@@ -516,5 +536,8 @@ export function createApi(ctx: Context, { stream, key, ordersTable, ordersByCust
     tags: ctx.tags,
   });
 
-  return { restApi, stage, userPool, userPoolClient, accessLogs, query, url: stage.invokeUrl, definition, account };
+  return {
+    restApi, stage, userPool, userPoolClient, accessLogs, query, url: stage.invokeUrl, definition, account,
+    ...(verifierClient ? { verifierClient } : {}),
+  };
 }

@@ -4,6 +4,8 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
+import { EVENT_SOURCES_FILE, eventSources } from "./sources";
+
 export type StreamMode = "ON_DEMAND" | "PROVISIONED";
 export type Architecture = "arm64" | "x86_64";
 
@@ -40,6 +42,8 @@ export const CAPACITY_DEFAULTS = {
   ordersMaxReadCapacity: 1000,
 } as const;
 export type CapacityKey = keyof typeof CAPACITY_DEFAULTS;
+/** The Fargate settings that are numbers, read like the capacity settings. */
+type FargateSizeKey = "fargateWorkers" | "fargateCpu" | "fargateMemory";
 export const CAPACITY_KEYS = Object.keys(CAPACITY_DEFAULTS) as CapacityKey[];
 /** Each minimum with its maximum. */
 export const CAPACITY_PAIRS: [CapacityKey, CapacityKey][] = [
@@ -57,6 +61,48 @@ export const WARM_THROUGHPUT_KEYS = ["ordersWarmWriteUnits", "idempotencyWarmWri
 export type WarmThroughputKey = (typeof WARM_THROUGHPUT_KEYS)[number];
 /** The least warm write throughput the AWS provider documents for a table or index, and a new on-demand table's own. */
 export const MIN_WARM_WRITE_UNITS = 4000;
+
+/**
+ * Where a consumer runs: as a Lambda on its event source mapping (the default), or as standalone
+ * workers (`consumer <name>`) on ECS Fargate that share its shards through the lease table.
+ */
+export const CONSUMER_HOSTS = ["lambda", "fargate"] as const;
+export type ConsumerHost = (typeof CONSUMER_HOSTS)[number];
+
+/** The CPU architectures of a Fargate task (ECS's own spelling). */
+export const FARGATE_ARCHITECTURES = ["ARM64", "X86_64"] as const;
+export type FargateArchitecture = (typeof FARGATE_ARCHITECTURES)[number];
+
+/**
+ * The memory sizes (MiB) Fargate accepts for each CPU size (units, 1,024 a vCPU) of a Linux task
+ * (AWS, "Amazon ECS task definition parameters for Fargate").
+ */
+export const FARGATE_SIZES: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
+};
+
+function steps(min: number, max: number, step: number): number[] {
+  return Array.from({ length: (max - min) / step + 1 }, (_, i) => min + i * step);
+}
+
+/** The most workers a Fargate consumer runs: more than the stream's shards would only wait for a lease. */
+export const MAX_FARGATE_WORKERS = 100;
+
+/**
+ * A private ECR image the workers run, pinned by a tag or digest:
+ * `<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` or `…@sha256:<digest>`.
+ * Groups: account, region, repository, and the tag or digest.
+ */
+export const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9]+(?:[._\/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))$/;
+
+/** A VPC subnet id. */
+export const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 
 /** The most batches Lambda processes from one shard at once (the mapping's ParallelizationFactor). */
 export const MAX_PARALLELIZATION_FACTOR = 10;
@@ -124,6 +170,12 @@ export interface PipelineConfig {
    * destroying that stack removes it for every API there.
    */
   manageApiGatewayAccount: boolean;
+  /**
+   * An app client for `verify-stack` (admin password sign-in), for stacks that are verified after a
+   * deploy. Off by default: whoever may call cognito-idp:AdminSetUserPassword and
+   * AdminInitiateAuth on the pool can sign in through it as any of its users.
+   */
+  verifierClient: boolean;
   /** Base URL (https://) of the inventory service the orders-inventory saga stage calls. Required. */
   inventoryUrl: string;
   /** Base URL (https://) of the fulfilment service the orders-fulfilment saga stage calls. Required. */
@@ -171,6 +223,27 @@ export interface PipelineConfig {
    * value processors/lambda-event-sources.json publishes for each consumer.
    */
   consumerParallelizationFactor?: number;
+  /**
+   * Where each consumer runs, by its name in processors/lambda-event-sources.json
+   * (`orders-materialiser`, …): lambda or fargate. A consumer not named runs as a Lambda.
+   */
+  consumerHosts: Record<string, ConsumerHost>;
+  /**
+   * The container image of the Fargate workers (`consumer` as its entrypoint), from private ECR,
+   * pinned by a tag or digest. Required when any consumer is on Fargate.
+   */
+  consumerImage?: string;
+  /** Tasks per Fargate consumer: two, so that one takes over the other's shards within a lease. */
+  fargateWorkers: number;
+  /** CPU units (1,024 a vCPU) and memory (MiB) of each worker task: a combination Fargate accepts. */
+  fargateCpu: number;
+  fargateMemory: number;
+  /** CPU of the worker tasks: ARM64 (Graviton) is cheaper, like the Lambdas' arm64; the image must match. */
+  fargateArchitecture: FargateArchitecture;
+  /** The subnets the worker tasks run in (awsvpc). Required when any consumer is on Fargate. */
+  fargateSubnetIds: string[];
+  /** A public IP on each task: needed in public subnets to reach AWS and the services, not in private subnets with a NAT. */
+  fargateAssignPublicIp: boolean;
 }
 
 /**
@@ -210,6 +283,7 @@ export const defaults: Defaults = {
   lambdaTracing: "Active",
   traceSampleRate: 0.01,
   manageApiGatewayAccount: false,
+  verifierClient: false,
   downstreamAuth: "none",
   downstreamInvokeArns: [],
   downstreamApiKey: undefined,
@@ -224,6 +298,14 @@ export const defaults: Defaults = {
   ordersWarmWriteUnits: undefined,
   idempotencyWarmWriteUnits: undefined,
   consumerParallelizationFactor: undefined,
+  consumerHosts: {},
+  consumerImage: undefined,
+  fargateWorkers: 2,
+  fargateCpu: 256,
+  fargateMemory: 512,
+  fargateArchitecture: "ARM64",
+  fargateSubnetIds: [],
+  fargateAssignPublicIp: false,
 };
 
 /** Retention values CloudWatch Logs accepts. */
@@ -273,6 +355,9 @@ export function validate(config: PipelineConfig): PipelineConfig {
   if (typeof config.manageApiGatewayAccount !== "boolean") {
     problems.push(`manageApiGatewayAccount '${config.manageApiGatewayAccount}' must be true or false`);
   }
+  if (typeof config.verifierClient !== "boolean") {
+    problems.push(`verifierClient '${config.verifierClient}' must be true or false`);
+  }
   for (const key of SERVICE_URL_KEYS) {
     // Unset comes through load() as undefined, whatever the type says.
     const url: string | undefined = config[key];
@@ -285,6 +370,7 @@ export function validate(config: PipelineConfig): PipelineConfig {
   problems.push(...downstreamProblems(config));
   problems.push(...capacityProblems(config));
   problems.push(...saleProblems(config));
+  problems.push(...fargateProblems(config));
   if (problems.length > 0) {
     throw new Error(`invalid stack configuration:\n- ${problems.join("\n- ")}`);
   }
@@ -398,6 +484,99 @@ function saleProblems(config: PipelineConfig): string[] {
   return problems;
 }
 
+/** The consumers on Fargate, by name; none unless consumerHosts names them. */
+export function consumersOnFargate(config: PipelineConfig): string[] {
+  return Object.entries(config.consumerHosts ?? {}).filter(([, host]) => host === "fargate").map(([name]) => name);
+}
+
+/** Where a consumer runs: as consumerHosts says, a Lambda if it does not name it. */
+export function consumerHost(config: PipelineConfig, consumer: string): ConsumerHost {
+  return Object.hasOwn(config.consumerHosts, consumer) ? config.consumerHosts[consumer] : "lambda";
+}
+
+/**
+ * What is wrong with where the consumers run and the Fargate settings: the consumers named must be
+ * the published ones, each on lambda or fargate; the image and subnets are required once one is
+ * on Fargate. The Fargate settings are checked whenever they are set, and used only then.
+ */
+function fargateProblems(config: PipelineConfig): string[] {
+  const problems: string[] = [];
+  // Whatever the types say, load() passes on values of any shape, for this to name.
+  const shown = (value: unknown) => (typeof value === "string" ? `'${value}'` : JSON.stringify(value));
+  const hosts: unknown = config.consumerHosts;
+  const listed = Object.keys(eventSources());
+  const isMap = typeof hosts === "object" && hosts !== null && !Array.isArray(hosts);
+  if (!isMap) {
+    problems.push(
+      `consumerHosts must map consumer names to ${CONSUMER_HOSTS.join(" or ")} ` +
+        `(pulumi config set --path 'consumerHosts["orders-materialiser"]' fargate), not ${shown(hosts)}`,
+    );
+  } else {
+    for (const [name, host] of Object.entries(hosts)) {
+      if (!listed.includes(name)) {
+        problems.push(`consumerHosts names ${name}, which ${path.basename(EVENT_SOURCES_FILE)} does not list (it lists ${listed.join(", ")})`);
+      }
+      if (!(CONSUMER_HOSTS as readonly unknown[]).includes(host)) {
+        problems.push(`consumerHosts ${name} ${shown(host)} must be ${CONSUMER_HOSTS.join(" or ")}`);
+      }
+    }
+  }
+  const onFargate = isMap && consumersOnFargate(config).length > 0;
+  const whole = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
+  const workers: unknown = config.fargateWorkers;
+  if (!(whole(workers) && workers >= 1 && workers <= MAX_FARGATE_WORKERS)) {
+    problems.push(`fargateWorkers ${shown(workers)} must be a whole number of tasks from 1 to ${MAX_FARGATE_WORKERS}`);
+  }
+  const cpu: unknown = config.fargateCpu;
+  const memory: unknown = config.fargateMemory;
+  const sizes = whole(cpu) && Object.hasOwn(FARGATE_SIZES, cpu) ? FARGATE_SIZES[cpu] : undefined;
+  if (sizes === undefined) {
+    problems.push(`fargateCpu ${shown(cpu)} must be one of ${Object.keys(FARGATE_SIZES).join(", ")} (CPU units, 1024 a vCPU)`);
+  } else if (!(whole(memory) && sizes.includes(memory))) {
+    const accepted = sizes.length <= 4 ? sizes.join(", ") : `${sizes[0]} to ${sizes[sizes.length - 1]} in steps of ${sizes[1] - sizes[0]}`;
+    problems.push(`fargateMemory ${shown(memory)} does not fit fargateCpu ${cpu}: Fargate takes ${accepted} MiB with it`);
+  }
+  if (!(FARGATE_ARCHITECTURES as readonly unknown[]).includes(config.fargateArchitecture)) {
+    problems.push(`fargateArchitecture ${shown(config.fargateArchitecture)} must be ${FARGATE_ARCHITECTURES.join(" or ")}`);
+  }
+  if (typeof config.fargateAssignPublicIp !== "boolean") {
+    problems.push(`fargateAssignPublicIp ${shown(config.fargateAssignPublicIp)} must be true or false`);
+  }
+  const image: unknown = config.consumerImage;
+  const imageShape = "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>";
+  if (image === undefined) {
+    if (onFargate) {
+      problems.push(
+        `consumerImage is required when a consumer runs on Fargate (${consumersOnFargate(config).join(", ")}): ` +
+          `the workers' image in ECR (pulumi config set consumerImage ${imageShape}; docs/deploy.md, Consumers on Fargate)`,
+      );
+    }
+  } else {
+    const found = typeof image === "string" ? ECR_IMAGE.exec(image) : null;
+    if (found === null) {
+      problems.push(`consumerImage ${shown(image)} must be a private ECR image with a tag or digest: ${imageShape} or <repository>@sha256:<digest>`);
+    } else if (found[4] === "latest") {
+      problems.push(
+        `consumerImage ${shown(image)}: tag each build (the commit, a version) instead of 'latest': ` +
+          "a new image under the same tag changes nothing Pulumi sees, so pulumi up would not roll it out",
+      );
+    }
+  }
+  const subnets: unknown = config.fargateSubnetIds;
+  const subnetsShape = "pulumi config set --path 'fargateSubnetIds[0]' subnet-…";
+  if (!Array.isArray(subnets)) {
+    problems.push(`fargateSubnetIds must be a list of subnet ids (${subnetsShape}), not ${shown(subnets)}`);
+  } else {
+    if (subnets.length === 0 && onFargate) {
+      problems.push(`fargateSubnetIds is required when a consumer runs on Fargate: the subnets its tasks run in, one or more of one VPC (${subnetsShape})`);
+    }
+    for (const subnet of subnets) {
+      if (typeof subnet !== "string" || !SUBNET_ID.test(subnet)) problems.push(`fargateSubnetIds ${shown(subnet)} is not a subnet id (subnet-0123456789abcdef0)`);
+    }
+  }
+  return problems;
+}
+
 /**
  * Whether the stack's config holds `fullKey` (`<project>:<key>`) encrypted: the language host
  * passes the names of the secret keys to the program (PULUMI_CONFIG_SECRET_KEYS), and the SDK's
@@ -417,14 +596,14 @@ export function load(): PipelineConfig {
   const config = new pulumi.Config();
   const number = (key: keyof Defaults) => config.getNumber(key) ?? (defaults[key] as number);
   // true or false; anything else is passed on as it is, for validate() to name.
-  const flag = (key: "manageApiGatewayAccount" | "dynamodbSwitchToProvisioned") => {
+  const flag = (key: "manageApiGatewayAccount" | "verifierClient" | "dynamodbSwitchToProvisioned" | "fargateAssignPublicIp") => {
     const raw = config.get(key);
     return raw === undefined ? defaults[key] : raw === "true" ? true : raw === "false" ? false : (raw as unknown as boolean);
   };
   // A capacity or sale setting: undefined when unset (validate() refuses a capacity setting set
   // with on-demand); a value that is not a number is passed on as it is, for validate() to name
   // with the others.
-  const capacity = (key: CapacityKey | WarmThroughputKey | "consumerParallelizationFactor"): number | undefined => {
+  const capacity = (key: CapacityKey | WarmThroughputKey | "consumerParallelizationFactor" | FargateSizeKey): number | undefined => {
     const raw = config.get(key);
     if (raw === undefined) return undefined;
     const parsed = Number(raw);
@@ -434,13 +613,24 @@ export function load(): PipelineConfig {
   const required = (key: ServiceUrlKey) => config.get(key) as string;
   // A list, as `pulumi config set --path 'key[0]' …` stores it (JSON); anything else is passed on
   // as it is, for validate() to name.
-  const list = (key: "downstreamInvokeArns") => {
+  const list = (key: "downstreamInvokeArns" | "fargateSubnetIds") => {
     const raw = config.get(key);
     if (raw === undefined) return defaults[key];
     try {
       return JSON.parse(raw) as string[];
     } catch {
       return raw as unknown as string[];
+    }
+  };
+  // An object, as `pulumi config set --path 'key["name"]' …` stores it (JSON); anything else is
+  // passed on as it is, for validate() to name.
+  const object = (key: "consumerHosts") => {
+    const raw = config.get(key);
+    if (raw === undefined) return defaults[key];
+    try {
+      return JSON.parse(raw) as Record<string, ConsumerHost>;
+    } catch {
+      return raw as unknown as Record<string, ConsumerHost>;
     }
   };
   // Read as a secret (the optional form of requireSecret: validate() names a missing one with
@@ -472,6 +662,7 @@ export function load(): PipelineConfig {
     lambdaTracing: (config.get("lambdaTracing") ?? defaults.lambdaTracing) as PipelineConfig["lambdaTracing"],
     traceSampleRate: number("traceSampleRate"),
     manageApiGatewayAccount: flag("manageApiGatewayAccount"),
+    verifierClient: flag("verifierClient"),
     inventoryUrl: required("inventoryUrl"),
     fulfilmentUrl: required("fulfilmentUrl"),
     accountingUrl: required("accountingUrl"),
@@ -484,5 +675,13 @@ export function load(): PipelineConfig {
     ordersWarmWriteUnits: capacity("ordersWarmWriteUnits"),
     idempotencyWarmWriteUnits: capacity("idempotencyWarmWriteUnits"),
     consumerParallelizationFactor: capacity("consumerParallelizationFactor"),
+    consumerHosts: object("consumerHosts"),
+    consumerImage: config.get("consumerImage") ?? defaults.consumerImage,
+    fargateWorkers: capacity("fargateWorkers") ?? defaults.fargateWorkers,
+    fargateCpu: capacity("fargateCpu") ?? defaults.fargateCpu,
+    fargateMemory: capacity("fargateMemory") ?? defaults.fargateMemory,
+    fargateArchitecture: (config.get("fargateArchitecture") ?? defaults.fargateArchitecture) as FargateArchitecture,
+    fargateSubnetIds: list("fargateSubnetIds"),
+    fargateAssignPublicIp: flag("fargateAssignPublicIp"),
   });
 }

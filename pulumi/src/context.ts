@@ -33,6 +33,14 @@ export interface Grant {
 }
 
 /**
+ * The IAM condition that limits a consumer to the items of a table whose partition key is its
+ * own name (the failures, idempotency and lease tables are all keyed by `consumer` first).
+ */
+export function ownItemsOnly(consumer: string): Grant["condition"] {
+  return { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [consumer] } };
+}
+
+/**
  * A role only `service` (e.g. "lambda.amazonaws.com") may assume, with an inline policy of
  * exactly `grants`. No aws:SourceAccount condition: Lambda and API Gateway do not send it when
  * they assume a role they were given, and a role cannot be passed to another account's

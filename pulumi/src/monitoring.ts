@@ -6,8 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { Api, STAGE } from "./api";
 import { Archive } from "./archive";
-import { Consumer } from "./consumers";
+import { Consumer, fargateConsumers, lambdaConsumers } from "./consumers";
 import { Context } from "./context";
+import { WORKER_CLUSTER, workerName } from "./fargate";
 import { RustLambda } from "./lambdas";
 
 export interface MonitoringResources {
@@ -56,6 +57,19 @@ export const API_THROTTLED_METRIC = { namespace: "OrdersPipeline", metricName: "
 
 /** Each consumer's count of records it dead-lettered, per batch, with dimension Consumer (EMF). */
 export const DEAD_LETTERED_METRIC = { namespace: "OrdersPipeline", metricName: "DeadLettered" };
+
+/**
+ * How far behind the tip the records Kinesis pushes to an enhanced fan-out consumer are, with
+ * dimensions StreamName and ConsumerName: what says a Fargate consumer is behind, as IteratorAge
+ * says it for a Lambda.
+ */
+export const EFO_BEHIND_METRIC = { namespace: "AWS/Kinesis", metricName: "SubscribeToShardEvent.MillisBehindLatest" };
+
+/**
+ * An ECS service's CPU use, which ECS publishes every minute while at least one of its tasks
+ * runs (no Container Insights needed): no data point means no worker is running.
+ */
+export const SERVICE_CPU_METRIC = { namespace: "AWS/ECS", metricName: "CPUUtilization" };
 
 /**
  * The runbooks, one per kind of alarm, each `docs/runbooks/<slug>.md` in this repository (what the
@@ -174,12 +188,8 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
   };
 
   for (const consumer of r.consumers) {
-    // The function's IteratorAge sees enhanced fan-out; the stream's GetRecords metric does not.
-    alarm(`${consumer.name}-behind`, "consumer-behind", {
+    const behind = {
       alarmDescription: `${consumer.name} is more than ${ctx.config.iteratorAgeAlarmSeconds} s behind the stream`,
-      namespace: "AWS/Lambda",
-      metricName: "IteratorAge",
-      dimensions: { FunctionName: consumer.lambda.fn.name },
       statistic: "Maximum",
       period: 60,
       evaluationPeriods: 5,
@@ -187,10 +197,29 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       threshold: ctx.config.iteratorAgeAlarmSeconds * 1000,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
-    });
+    };
+    if (consumer.host === "lambda") {
+      // The function's IteratorAge sees enhanced fan-out; the stream's GetRecords metric does not.
+      alarm(`${consumer.name}-behind`, "consumer-behind", {
+        ...behind,
+        namespace: "AWS/Lambda",
+        metricName: "IteratorAge",
+        dimensions: { FunctionName: consumer.lambda.fn.name },
+      });
+    } else {
+      // The workers' subscriptions to the consumer's enhanced fan-out registration, as Kinesis
+      // measures them: the same threshold as a Lambda's IteratorAge.
+      alarm(`${consumer.name}-behind`, "consumer-behind", {
+        ...behind,
+        namespace: EFO_BEHIND_METRIC.namespace,
+        metricName: EFO_BEHIND_METRIC.metricName,
+        dimensions: { StreamName: r.stream.name, ConsumerName: consumer.efo.name },
+      });
+    }
     // The consumer's own count of records it wrote to the dead-letter bucket (poison, or past
     // the engine's attempt or age limit), from the EMF line it prints per batch
-    // (processors/src/metrics.rs). Nothing retries a dead letter until an operator redrives it.
+    // (processors/src/metrics.rs), on either host. Nothing retries a dead letter until an
+    // operator redrives it.
     alarm(`${consumer.name}-dead-letters`, "consumer-dead-letters", {
       alarmDescription: `${consumer.name} dead-lettered records: list them with ` +
         `\`${redriveListCommand(consumer.name)}\` (see docs/consumers.md)`,
@@ -204,7 +233,28 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
     });
-    lambdaAlarms(consumer.name, consumer.lambda.fn, { Errors: "consumer-errors", Throttles: "consumer-throttles" });
+    if (consumer.host === "lambda") {
+      lambdaAlarms(consumer.name, consumer.lambda.fn, { Errors: "consumer-errors", Throttles: "consumer-throttles" });
+    } else {
+      // A Lambda that fails raises Errors; workers that fail stop running. With none running the
+      // behind alarm above gets no data and stays quiet, so this one counts the data points
+      // instead: none for 5 minutes (tasks failing at start, an image that cannot be pulled).
+      const { cluster, service } = consumer.worker;
+      alarm(`${consumer.name}-workers`, "consumer-errors", {
+        alarmDescription: `No worker of ${consumer.name} has run for 5 minutes, so nothing reads its shards: ` +
+          "its Fargate service's events and its log group say why " +
+          `(aws ecs describe-services --cluster ${ctx.name(WORKER_CLUSTER)} --services ${ctx.name(workerName(consumer.name))})`,
+        namespace: SERVICE_CPU_METRIC.namespace,
+        metricName: SERVICE_CPU_METRIC.metricName,
+        dimensions: { ClusterName: cluster.name, ServiceName: service.name },
+        statistic: "SampleCount",
+        period: 60,
+        evaluationPeriods: 5,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+      });
+    }
   }
   lambdaAlarms("query", r.api.query.fn, { Errors: "query-errors", Throttles: "query-throttles" });
 
@@ -319,13 +369,15 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
     height: 6,
     properties: { title, metrics, region: ctx.region, period, view: "timeSeries", stacked: false },
   });
-  const consumerNames = r.consumers.map((c) => c.lambda.fn.name);
+  const consumerFunctions = lambdaConsumers(r.consumers).map((c) => c.lambda.fn.name);
+  const workers = fargateConsumers(r.consumers).map((c) => ({ consumer: c.name, cluster: c.worker.cluster.name, service: c.worker.service.name }));
   const dashboard = new aws.cloudwatch.Dashboard(dashboardName, {
     dashboardName,
-    dashboardBody: pulumi.jsonStringify(pulumi.all([
-      r.api.restApi.name, r.stream.name, r.ordersTable.name, r.archive.firehose.name, ctx.region,
-      pulumi.all(consumerNames), pulumi.all(alarms.map((a) => a.arn)), r.orderTables.fn.name,
-    ]).apply(([apiName, streamName, tableName, firehoseName, region, consumerFns, alarmArns, orderTablesFn]) => ({
+    dashboardBody: pulumi.jsonStringify(pulumi.output({
+      apiName: r.api.restApi.name, streamName: r.stream.name, tableName: r.ordersTable.name, firehoseName: r.archive.firehose.name,
+      region: ctx.region, consumerFns: consumerFunctions, alarmArns: alarms.map((a) => a.arn), orderTablesFn: r.orderTables.fn.name,
+      workerServices: workers,
+    }).apply(({ apiName, streamName, tableName, firehoseName, region, consumerFns, alarmArns, orderTablesFn, workerServices }) => ({
       widgets: [
         widget("API requests and errors", [
           ["AWS/ApiGateway", "Count", "ApiName", apiName, "Stage", STAGE, { stat: "Sum" }],
@@ -338,12 +390,16 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
           ["AWS/Kinesis", "IncomingRecords", "StreamName", streamName, { stat: "Sum" }],
           [".", "WriteProvisionedThroughputExceeded", ".", ".", { stat: "Sum" }],
         ], 0, 6),
-        widget("Consumers behind the stream (ms)",
-          consumerFns.map((fn) => ["AWS/Lambda", "IteratorAge", "FunctionName", fn, { stat: "Maximum" }]), 12, 6),
-        widget("Consumer errors and throttles", consumerFns.flatMap((fn) => [
+        widget("Consumers behind the stream (ms)", [
+          ...consumerFns.map((fn) => ["AWS/Lambda", "IteratorAge", "FunctionName", fn, { stat: "Maximum" }]),
+          ...workerServices.map((w) =>
+            [EFO_BEHIND_METRIC.namespace, EFO_BEHIND_METRIC.metricName, "StreamName", streamName, "ConsumerName", w.consumer, { stat: "Maximum" }]),
+        ], 12, 6),
+        // A widget needs a metric: with every consumer on Fargate there is no Lambda to show.
+        ...(consumerFns.length === 0 ? [] : [widget("Consumer errors and throttles", consumerFns.flatMap((fn) => [
           ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],
           [".", "Throttles", ".", ".", { stat: "Sum" }],
-        ]), 0, 12),
+        ]), 0, 12)]),
         widget("Orders table writes (WCU)", [
           ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", tableName, { stat: "Sum" }],
         ], 12, 12),
@@ -360,6 +416,12 @@ export function createMonitoring(ctx: Context, r: MonitoringResources): Monitori
         widget("Order tables run duration (ms)", [
           ["AWS/Lambda", "Duration", "FunctionName", orderTablesFn, { stat: "Maximum" }],
         ], 12, 24, 3600),
+        ...(workerServices.length === 0 ? [] : [
+          widget("Fargate workers' CPU and memory (% of the task)", workerServices.flatMap((w) => [
+            [SERVICE_CPU_METRIC.namespace, "CPUUtilization", "ClusterName", w.cluster, "ServiceName", w.service, { stat: "Maximum" }],
+            [".", "MemoryUtilization", ".", ".", ".", ".", { stat: "Maximum" }],
+          ]), 0, 30),
+        ]),
       ],
     }))),
   });

@@ -11,9 +11,10 @@ import { Archive, createArchive, privateBucket } from "./archive";
 import {
   AutoScaling, autoScale, billing, indexWarmWriteUnits, provisionedCapacity, Scaled, scaledCapacityIgnored, warmWrites,
 } from "./capacity";
-import { PipelineConfig, ServiceUrlKey } from "./config";
+import { PipelineConfig, ServiceUrlKey, consumersOnFargate } from "./config";
 import { ConsumerAccess, Consumer, createConsumers, ownItemsOnly } from "./consumers";
 import { Context, Grant, context } from "./context";
+import { LEASES_HASH_KEY, LEASES_RANGE_KEY, workerLogsKeyStatement } from "./fargate";
 import { Monitoring, createMonitoring } from "./monitoring";
 
 /** The orders table's index listing a customer's orders by time (ingest::config). */
@@ -58,6 +59,8 @@ export interface Pipeline {
   ordersTable: aws.dynamodb.Table;
   failuresTable: aws.dynamodb.Table;
   idempotencyTable: aws.dynamodb.Table;
+  /** The Fargate workers' shard leases and checkpoints: only when a consumer is on Fargate (consumerHosts). */
+  leasesTable?: aws.dynamodb.Table;
   /** With `dynamodbCapacity provisioned`: a scalable target and policy for each table's and the index's capacity; none on-demand. */
   autoScaling: AutoScaling[];
   deadLetters: aws.s3.Bucket;
@@ -73,8 +76,11 @@ export interface Pipeline {
   monitoring: Monitoring;
 }
 
-/** One customer-managed key for the stream, tables, buckets and the alarm topic. */
-function pipelineKey(ctx: Context): aws.kms.Key {
+/**
+ * One customer-managed key for the stream, tables, buckets and the alarm topic, and the log groups
+ * of the consumers on Fargate (`onFargate`), if any.
+ */
+function pipelineKey(ctx: Context, onFargate: string[]): aws.kms.Key {
   const key = new aws.kms.Key(ctx.name("key"), {
     description: "Encrypts the orders stream, tables, archive and alarm topic at rest",
     enableKeyRotation: true,
@@ -98,6 +104,8 @@ function pipelineKey(ctx: Context): aws.kms.Key {
           Resource: "*",
           Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } },
         },
+        // Only with workers: the Lambdas' log groups are not encrypted with the key.
+        ...(onFargate.length > 0 ? [workerLogsKeyStatement(ctx, onFargate)] : []),
       ],
     }),
     tags: ctx.tags,
@@ -108,7 +116,8 @@ function pipelineKey(ctx: Context): aws.kms.Key {
 
 export function createPipeline(config: PipelineConfig): Pipeline {
   const ctx = context(config);
-  const key = pipelineKey(ctx);
+  const onFargate = consumersOnFargate(config);
+  const key = pipelineKey(ctx, onFargate);
   // Undefined on-demand (the default): every table as it has always been.
   const capacity = provisionedCapacity(config);
   if (capacity?.setCapacity) {
@@ -203,6 +212,25 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     ...scaledCapacityIgnored(capacity, ["writeCapacity"]),
   });
 
+  // The Fargate workers' leases: one item per (consumer, shard) with its owner, expiry and
+  // checkpoint (processors::lease), each worker reaching its own consumer's items only. Only
+  // with a consumer on Fargate (Lambda keeps its own checkpoints); named as the local stack
+  // names it (ingest::config::ResourceNames). On-demand: a few writes a second per shard.
+  const leasesTable = onFargate.length === 0 ? undefined : new aws.dynamodb.Table(ctx.name("leases-table"), {
+    name: ctx.name("leases"),
+    billingMode: "PAY_PER_REQUEST",
+    hashKey: LEASES_HASH_KEY,
+    rangeKey: LEASES_RANGE_KEY,
+    attributes: [
+      { name: LEASES_HASH_KEY, type: "S" },
+      { name: LEASES_RANGE_KEY, type: "S" },
+    ],
+    pointInTimeRecovery: { enabled: true },
+    serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
+    deletionProtectionEnabled: config.production,
+    tags: ctx.tags,
+  }, { protect: config.production });
+
   // Provisioned: each table's and the index's capacity between its minimum and maximum.
   const scaled: Scaled[] = capacity === undefined ? [] : [
     { id: "orders-table-write", table: ordersTable, dimension: "write", range: capacity.ordersWrite },
@@ -233,6 +261,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       ...Object.fromEntries(Object.entries(SAGA_STAGES).map(([name, stage]) => [name, sagaStage(ctx, name, stage, stream, idempotencyTable, downstream)])),
     },
     environment: { ORDERS_STREAM_NAME: stream.name },
+    leasesTable,
   });
   const api = createApi(ctx, { stream, key, ordersTable, ordersByCustomerIndex: ORDERS_BY_CUSTOMER_INDEX });
   const archive = createArchive(ctx, stream, key);
@@ -247,7 +276,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   });
 
   return {
-    key, stream, ordersTable, failuresTable, idempotencyTable, autoScaling, deadLetters, downstreamApiKey: downstream.apiKey,
+    key, stream, ordersTable, failuresTable, idempotencyTable, leasesTable, autoScaling, deadLetters, downstreamApiKey: downstream.apiKey,
     consumers, api, archive, orderTables, namedQueries, monitoring,
   };
 }
@@ -328,5 +357,6 @@ function sagaStage(
       [stage.urlVar]: ctx.config[stage.urlConfig],
       ...downstream.environment,
     },
+    endpoints: [ctx.config[stage.urlConfig]],
   };
 }

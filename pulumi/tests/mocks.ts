@@ -23,6 +23,8 @@ export interface Recorded {
 export const recorded: Recorded[] = [];
 export const REGION = "eu-west-1";
 export const ACCOUNT = "123456789012";
+/** The VPC every subnet the tests name is in. */
+export const VPC = "vpc-0123456789abcdef0";
 
 /** The downstream services' base URLs the tests configure (required settings, no defaults). */
 export const SERVICE_URLS = {
@@ -68,6 +70,8 @@ pulumi.runtime.setMocks(
           return { id: REGION, name: REGION, region: REGION };
         case "aws:index/getCallerIdentity:getCallerIdentity":
           return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "test" };
+        case "aws:ec2/getSubnet:getSubnet":
+          return { ...args.inputs, vpcId: VPC };
         default:
           return args.inputs;
       }

@@ -9,7 +9,7 @@ import { ACCOUNT, REGION, Recorded, SERVICE_URLS, ofType, one, recorded, setStac
 import { ACCESS_LOG_FORMAT } from "../src/api";
 import { firehosePrefix, projectionTemplate } from "../src/archive";
 import { PipelineConfig, SecretSetting, load, validate } from "../src/config";
-import { ConsumerAccess, DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, createConsumers, eventSources } from "../src/consumers";
+import { ConsumerAccess, DEAD_LETTER_BUCKET_VAR, FAILURES_TABLE_VAR, createConsumers, eventSources, lambdaConsumers } from "../src/consumers";
 import { context } from "../src/context";
 import { redriveListCommand } from "../src/monitoring";
 import {
@@ -137,7 +137,7 @@ describe("consumers", () => {
     assert.deepEqual(Object.keys(settings), [MATERIALISER, ...STAGES]);
     assert.deepEqual(ofType("aws:kinesis/streamConsumer:StreamConsumer").map((c) => c.inputs.name), Object.keys(settings));
     assert.deepEqual(ofType("aws:lambda/eventSourceMapping:EventSourceMapping").map((m) => m.name), Object.keys(settings));
-    for (const consumer of pipeline.consumers) {
+    for (const consumer of lambdaConsumers(pipeline.consumers)) {
       const efo = one("aws:kinesis/streamConsumer:StreamConsumer", consumer.name);
       assert.equal(efo.inputs.streamArn, await value(pipeline.stream.arn));
       const mapping = one("aws:lambda/eventSourceMapping:EventSourceMapping", consumer.name).inputs;
@@ -199,7 +199,7 @@ describe("consumers", () => {
     assert.equal(FAILURES_TABLE_VAR, "ORDERS_FAILURES_TABLE_NAME");
     assert.equal(DEAD_LETTER_BUCKET_VAR, "ORDERS_DEAD_LETTER_BUCKET");
     assert.equal(pipeline.consumers.length, Object.keys(eventSources()).length);
-    for (const consumer of pipeline.consumers) {
+    for (const consumer of lambdaConsumers(pipeline.consumers)) {
       const fn = one("aws:lambda/function:Function", await value(consumer.lambda.fn.name));
       const variables = fn.inputs.environment.variables;
       assert.equal(variables.ORDERS_FAILURES_TABLE_NAME, table, consumer.name);
@@ -363,7 +363,7 @@ describe("least privilege", () => {
     const failures = await value(pipeline.failuresTable.arn);
     const orders = await value(pipeline.ordersTable.arn);
     assert.notEqual(failures, orders);
-    const consumerRoles = new Map(await Promise.all(pipeline.consumers.map(async (c) => [await value(c.lambda.role.name), c.name] as const)));
+    const consumerRoles = new Map(await Promise.all(lambdaConsumers(pipeline.consumers).map(async (c) => [await value(c.lambda.role.name), c.name] as const)));
     assert.equal(consumerRoles.size, Object.keys(eventSources()).length);
     for (const [role, statements] of policies) {
       const onFailures = statements.filter((s) => s.Resource.includes(failures));
@@ -391,7 +391,7 @@ describe("least privilege", () => {
     const orders = await value(pipeline.ordersTable.arn);
     const failures = await value(pipeline.failuresTable.arn);
     const stream = await value(pipeline.stream.arn);
-    const stages = pipeline.consumers.filter((c) => c.name !== MATERIALISER);
+    const stages = lambdaConsumers(pipeline.consumers).filter((c) => c.name !== MATERIALISER);
     assert.deepEqual(stages.map((c) => c.name), STAGES);
     const onTable = (arn: string) => (s: Statement) => s.Resource.some((r) => r === arn || r.startsWith(`${arn}/`));
     for (const stage of stages) {
@@ -427,7 +427,7 @@ describe("least privilege", () => {
 
   test("the materialiser puts and updates orders, and neither writes to the stream nor reaches the idempotency table", async () => {
     const pipeline = await build();
-    const statements = rolePolicies().get(await value(pipeline.consumers[0].lambda.role.name))!;
+    const statements = rolePolicies().get(await value(lambdaConsumers(pipeline.consumers)[0].lambda.role.name))!;
     assert.equal(pipeline.consumers[0].name, MATERIALISER);
     const orders = await value(pipeline.ordersTable.arn);
     const idempotency = await value(pipeline.idempotencyTable.arn);
@@ -624,7 +624,7 @@ describe("monitoring", () => {
   test("every alarm's dimensions are the real resources' names, and every alarm notifies the topic", async () => {
     const pipeline = await build();
     const topic = await value(pipeline.monitoring.topic.arn);
-    const materialiser = await value(pipeline.consumers[0].lambda.fn.name);
+    const materialiser = await value(lambdaConsumers(pipeline.consumers)[0].lambda.fn.name);
     const behind = alarm("orders-orders-materialiser-behind");
     assert.equal(behind.metricName, "IteratorAge");
     assert.equal(behind.namespace, "AWS/Lambda");
@@ -709,7 +709,7 @@ describe("monitoring", () => {
     const [dashboard] = ofType("aws:cloudwatch/dashboard:Dashboard");
     const body = JSON.parse(dashboard.inputs.dashboardBody);
     const metrics = JSON.stringify(body.widgets);
-    assert.ok(metrics.includes(await value(pipeline.consumers[0].lambda.fn.name)));
+    assert.ok(metrics.includes(await value(lambdaConsumers(pipeline.consumers)[0].lambda.fn.name)));
     for (const metric of ["IteratorAge", "IncomingRecords", "ConsumedWriteCapacityUnits", "DeliveryToS3.DataFreshness", "5XXError"]) {
       assert.ok(metrics.includes(metric), metric);
     }
@@ -838,7 +838,7 @@ describe("the downstream services' credentials", () => {
       assert.deepEqual(found, STAGES.includes(fn) ? { [DOWNSTREAM_AUTH_VAR]: "iam" } : {}, fn);
     }
     assert.equal(DOWNSTREAM_AUTH_VAR, "DOWNSTREAM_AUTH");
-    const stageRoles = await Promise.all(pipeline.consumers.filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
+    const stageRoles = await Promise.all(lambdaConsumers(pipeline.consumers).filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
     assert.equal(stageRoles.length, 3);
     for (const [role, found] of await downstreamStatements(pipeline)) {
       const expected: Statement[] = stageRoles.includes(role) ? [{ Effect: "Allow", Action: ["execute-api:Invoke"], Resource: ARNS }] : [];
@@ -907,7 +907,7 @@ describe("the downstream services' credentials", () => {
     assert.equal(DOWNSTREAM_API_KEY_PARAMETER_VAR, "DOWNSTREAM_API_KEY_PARAMETER");
     // ssm:GetParameter on that one parameter, and no kms:Decrypt beyond the pipeline key: the
     // aws/ssm key's own policy lets the account's principals decrypt through Parameter Store.
-    const stageRoles = await Promise.all(pipeline.consumers.filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
+    const stageRoles = await Promise.all(lambdaConsumers(pipeline.consumers).filter((c) => STAGES.includes(c.name)).map((c) => value(c.lambda.role.name)));
     for (const [role, found] of await downstreamStatements(pipeline)) {
       const expected: Statement[] = stageRoles.includes(role) ? [{ Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [arn] }] : [];
       assert.deepEqual(found, expected, role);

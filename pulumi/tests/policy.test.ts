@@ -8,7 +8,7 @@ import { ACCOUNT, REGION, Recorded, recorded, settle, testConfig } from "./mocks
 import { PipelineConfig, validate } from "../src/config";
 import { eventSources } from "../src/consumers";
 import { createPipeline } from "../src/pipeline";
-import { consumersAlarmed, lambdasLoggedAndAlarmed, policies } from "../policy/policies";
+import { consumersAlarmed, lambdasLoggedAndAlarmed, policies, servicesLoggedAndAlarmed } from "../policy/policies";
 
 beforeEach(() => {
   recorded.length = 0;
@@ -77,6 +77,7 @@ test("every resource of the pipeline passes the security policies, and the stack
   }
   assert.ok(policies.includes(consumersAlarmed));
   assert.ok(policies.includes(lambdasLoggedAndAlarmed));
+  assert.ok(policies.includes(servicesLoggedAndAlarmed));
   assert.deepEqual(await stackViolations(recorded), []);
 });
 
@@ -205,8 +206,89 @@ describe("every consumer has a dead-letter alarm and an IteratorAge alarm", () =
     createPipeline(testConfig());
     await settle();
     const found = await stackViolations(recorded.filter((r) => r.type !== "aws:lambda/eventSourceMapping:EventSourceMapping"));
-    assert.deepEqual(found, consumers.map((c) =>
-      `consumer-dead-letter-and-behind-alarms: consumer ${c} has no Lambda function invoked from its enhanced fan-out consumer`));
+    assert.deepEqual(found, consumers.map(noLambdaNorWorkerAlarm));
+  });
+});
+
+/** What the consumers' rule says of a consumer with neither a Lambda nor a worker's behind alarm. */
+function noLambdaNorWorkerAlarm(consumer: string): string {
+  return `consumer-dead-letter-and-behind-alarms: consumer ${consumer} has no Lambda function invoked from its enhanced fan-out consumer, ` +
+    `and no alarm on AWS/Kinesis/SubscribeToShardEvent.MillisBehindLatest for it (ConsumerName=${consumer} on its stream) as its workers on Fargate need`;
+}
+
+describe("consumers on Fargate", () => {
+  const IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/orders-consumer:v1`;
+  const onFargate = (...names: string[]): Partial<PipelineConfig> => ({
+    consumerHosts: Object.fromEntries(names.map((n) => [n, "fargate" as const])),
+    consumerImage: IMAGE,
+    fargateSubnetIds: ["subnet-0aaaaaaaaaaaaaaaa"],
+  });
+  const MATERIALISER = "orders-materialiser";
+  const isEfoBehind = (r: Recorded) => r.type === ALARM && r.inputs.metricName === "SubscribeToShardEvent.MillisBehindLatest";
+
+  test("a stack with one or every consumer on Fargate passes every policy: a worker's behind alarm stands for IteratorAge", async () => {
+    for (const names of [[MATERIALISER], Object.keys(eventSources())]) {
+      recorded.length = 0;
+      createPipeline(validate(testConfig(onFargate(...names))));
+      await settle();
+      assert.equal(recorded.filter((r) => r.type === "aws:ecs/service:Service").length, names.length);
+      assert.equal(recorded.filter(isEfoBehind).length, names.length);
+      for (const resource of recorded) {
+        assert.deepEqual(await violations(resource.type, resource.inputs), [], resource.name);
+      }
+      assert.deepEqual(await stackViolations(recorded), [], names.join(", "));
+    }
+  });
+
+  test("a consumer on Fargate without its MillisBehindLatest alarm, or with one on another consumer or stream, is refused", async () => {
+    createPipeline(validate(testConfig(onFargate(MATERIALISER))));
+    await settle();
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isEfoBehind(r))), [noLambdaNorWorkerAlarm(MATERIALISER)]);
+    const elsewhere = (dimensions: Record<string, string>) => recorded.map((r) =>
+      isEfoBehind(r) ? { ...r, state: { ...r.state, dimensions: { ...r.state.dimensions, ...dimensions } } } : r);
+    assert.deepEqual(await stackViolations(elsewhere({ ConsumerName: "orders-inventory" })), [noLambdaNorWorkerAlarm(MATERIALISER)]);
+    assert.deepEqual(await stackViolations(elsewhere({ StreamName: "another-stream" })), [noLambdaNorWorkerAlarm(MATERIALISER)]);
+    // Its dead-letter alarm is required as on Lambda.
+    const withoutDeadLetters = recorded.filter((r) => !(r.type === ALARM && r.inputs.metricName === "DeadLettered" && r.inputs.dimensions.Consumer === MATERIALISER));
+    assert.deepEqual(await stackViolations(withoutDeadLetters), [
+      `consumer-dead-letter-and-behind-alarms: consumer ${MATERIALISER} has no alarm on OrdersPipeline/DeadLettered with dimension Consumer=${MATERIALISER}`,
+    ]);
+  });
+
+  test("a worker's service without its running alarm, or logging unencrypted, forever or nowhere, is refused", async () => {
+    createPipeline(validate(testConfig(onFargate(MATERIALISER))));
+    await settle();
+    const RULE = "ecs-service-log-group-and-running-alarm";
+    const where = `${RULE}: ECS service ${MATERIALISER}'s container consumer`;
+    const isOwnLogs = (r: Recorded) => r.type === "aws:cloudwatch/logGroup:LogGroup" && r.inputs.name === `/ecs/${MATERIALISER}`;
+    const isRunning = (r: Recorded) => r.type === ALARM && r.inputs.metricName === "CPUUtilization";
+    assert.equal(recorded.filter(isOwnLogs).length, 1);
+    assert.equal(recorded.filter(isRunning).length, 1);
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isRunning(r))), [
+      `${RULE}: ECS service ${MATERIALISER} has no alarm on its AWS/ECS CPUUtilization`,
+    ]);
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isOwnLogs(r))), [`${where} does not log through awslogs to a log group of the stack`]);
+    const changed = (state: Record<string, unknown>) => recorded.map((r) => isOwnLogs(r) ? { ...r, state: { ...r.state, ...state } } : r);
+    assert.deepEqual(await stackViolations(changed({ kmsKeyId: undefined })), [`${where} logs to /ecs/${MATERIALISER}, which is not encrypted with a KMS key`]);
+    assert.deepEqual(await stackViolations(changed({ retentionInDays: undefined })), [`${where} logs to /ecs/${MATERIALISER}, which has no retention`]);
+    const isTask = (r: Recorded) => r.type === "aws:ecs/taskDefinition:TaskDefinition";
+    const unlogged = recorded.map((r) => {
+      if (!isTask(r)) return r;
+      const containers = JSON.parse(r.state.containerDefinitions).map((c: Record<string, unknown>) => ({ ...c, logConfiguration: undefined }));
+      return { ...r, state: { ...r.state, containerDefinitions: JSON.stringify(containers) } };
+    });
+    assert.deepEqual(await stackViolations(unlogged), [`${where} does not log through awslogs to a log group of the stack`]);
+    assert.deepEqual(await stackViolations(recorded.filter((r) => !isTask(r))), [`${RULE}: ECS service ${MATERIALISER} runs no task definition of the stack`]);
+  });
+
+  test("the workers' role policies pass the IAM rule: ECR's sign-in is the only action on '*', and it reads no data", async () => {
+    createPipeline(validate(testConfig(onFargate(MATERIALISER))));
+    await settle();
+    const roles = recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && /-(task|execution)$/.test(r.inputs.role));
+    assert.deepEqual(roles.map((r) => r.inputs.role).sort(), ["orders-materialiser-execution", "orders-materialiser-task"]);
+    for (const role of roles) assert.deepEqual(await violations(role.type, role.inputs), [], role.inputs.role);
+    const onEverything = roles.flatMap((r) => JSON.parse(r.inputs.policy).Statement).filter((s: { Resource: string[] }) => s.Resource.includes("*"));
+    assert.deepEqual(onEverything.map((s: { Action: string[] }) => s.Action), [["ecr:GetAuthorizationToken"]]);
   });
 });
 

@@ -70,7 +70,13 @@ function check(alarms: Recorded[]): { problems: string[]; named: Set<string> } {
 test("every alarm's description names its runbook, which exists under docs/runbooks/ with its three sections and is in the index", async () => {
   const named = new Set<string>();
   let count = 0;
-  for (const overrides of [{}, { dynamodbCapacity: "provisioned" } as const]) {
+  // Every consumer on Fargate: their behind, dead-letter and running alarms instead of the Lambdas'.
+  const fargate: Partial<PipelineConfig> = {
+    consumerHosts: { "orders-materialiser": "fargate", "orders-inventory": "fargate", "orders-fulfilment": "fargate", "orders-accounting": "fargate" },
+    consumerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-consumer:v1",
+    fargateSubnetIds: ["subnet-0aaaaaaaaaaaaaaaa"],
+  };
+  for (const overrides of [{}, { dynamodbCapacity: "provisioned" } as const, fargate]) {
     const alarms = await alarmsOf(overrides);
     assert.ok(alarms.length > 0);
     count += alarms.length;
@@ -78,8 +84,9 @@ test("every alarm's description names its runbook, which exists under docs/runbo
     assert.deepEqual(checked.problems, []);
     for (const runbook of checked.named) named.add(runbook);
   }
-  // 22 on-demand, 24 provisioned (the two tables' throttling alarms).
-  assert.equal(count, 22 + 24);
+  // 22 on-demand, 24 provisioned (the two tables' throttling alarms), 18 with every consumer on
+  // Fargate (three alarms each instead of four).
+  assert.equal(count, 22 + 24 + 18);
   // Every runbook the program knows is one some alarm names, and each is a real file.
   assert.deepEqual([...named].sort(), RUNBOOKS.map(runbookPath).sort());
 });
