@@ -14,7 +14,13 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
-const BINARIES: [&str; 2] = ["materialiser-lambda", "orders-query-lambda"];
+const BINARIES: [&str; 5] = [
+    "materialiser-lambda",
+    "inventory-lambda",
+    "fulfilment-lambda",
+    "accounting-lambda",
+    "orders-query-lambda",
+];
 const RUNS: usize = 21;
 
 /// A binary of this workspace in the same profile folder as this bench (`target/release/`).
@@ -43,6 +49,19 @@ async fn time_to_first_next(path: &PathBuf) -> Duration {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "bench")
         .env("AWS_SECRET_ACCESS_KEY", "bench")
+        // The saga stages' services, as the Pulumi program sets them (never called here).
+        .env(
+            "INVENTORY_URL",
+            "https://services.example.invalid/inventory",
+        )
+        .env(
+            "FULFILMENT_URL",
+            "https://services.example.invalid/fulfilment",
+        )
+        .env(
+            "ACCOUNTING_URL",
+            "https://services.example.invalid/accounting",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

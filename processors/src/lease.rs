@@ -90,7 +90,8 @@ pub enum LeaseError {
 
 /// Names this worker in the lease table; unique among the running workers of a consumer. A
 /// worker started again under the same name takes its leases back at once instead of waiting
-/// for them to expire. Default: the host name and process id.
+/// for them to expire. Default: the host name, the process id and a random suffix, unique
+/// without relying on the host name being unique.
 pub const WORKER_ID_ENV: &str = "CONSUMER_WORKER_ID";
 /// How long a lease lasts unless renewed, in milliseconds (default 10,000). A worker renews
 /// every third of it, and takes a dead worker's leases within it plus one renewal.
@@ -129,9 +130,10 @@ impl WorkerConfig {
             Some(name) if name.trim().is_empty() => return Err(WorkerConfigError::EmptyWorker),
             Some(name) => name.trim().to_owned(),
             None => format!(
-                "{}-{}",
+                "{}-{}-{}",
                 std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
-                std::process::id()
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
         };
         let lease = match lease_ms {
@@ -640,7 +642,13 @@ mod tests {
         );
         let default = WorkerConfig::from_vars(None, None).expect("defaults");
         assert_eq!(default.lease, DEFAULT_LEASE);
-        assert!(default.worker.ends_with(&std::process::id().to_string()));
+        assert!(
+            default
+                .worker
+                .contains(&format!("-{}-", std::process::id()))
+        );
+        let again = WorkerConfig::from_vars(None, None).expect("defaults");
+        assert_ne!(default.worker, again.worker, "unique per start");
         assert!(WorkerConfig::from_vars(Some(" ".into()), None).is_err());
         for bad in ["0", "299", "600001", "ten", "-5"] {
             assert!(

@@ -1,8 +1,8 @@
 //! The stream consumers. Each is a plain handler over one Kinesis record
 //! ([`batch::RecordHandler`]); the engine ([`batch::Engine`]) lifts it over a batch, with
 //! per-customer concurrency, attempt and age limits ([`failures`]) and dead letters
-//! ([`dead_letter`]), and a host runs it: on AWS Lambda ([`host::lambda`]) or as a standalone
-//! enhanced fan-out consumer ([`host::efo`]).
+//! ([`dead_letter`]), and a host runs it: on AWS Lambda ([`host::lambda`]) or as standalone
+//! enhanced fan-out workers that share the shards through leases ([`host::efo`], [`lease`]).
 //!
 //! [`query`] hosts the read side of the orders API ([`ingest::query`]) on Lambda, over the table
 //! the materialiser fills.

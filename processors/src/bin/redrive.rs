@@ -83,6 +83,20 @@ fn rfc3339(value: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(value, &Rfc3339).map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
+/// Awaits `letters` with a spinner on a terminal: listing reads every letter in the selection,
+/// one object at a time, which takes a while in a full bucket.
+async fn reading<T>(quiet: bool, letters: impl Future<Output = T>) -> T {
+    let spinner = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner().with_message("reading the dead letters")
+    };
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let letters = letters.await;
+    spinner.finish_and_clear();
+    letters
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -91,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
     let bucket = DeadLetterBucket::new(aws_sdk_s3::Client::new(&config), &names.dead_letter_bucket);
     match cli.command {
         Command::List(select) => {
-            let letters = bucket.letters(&select.selection()).await?;
+            let letters = reading(cli.json, bucket.letters(&select.selection())).await?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&letters)?);
             } else {
@@ -112,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
             dry_run,
         } => {
             let letters = if keys.is_empty() {
-                bucket.letters(&select.selection()).await?
+                reading(cli.json, bucket.letters(&select.selection())).await?
             } else {
                 let mut letters = Vec::with_capacity(keys.len());
                 for key in &keys {

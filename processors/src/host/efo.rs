@@ -154,7 +154,7 @@ where
                 next_discovery = tokio::time::Instant::now() + self.config.shard_discovery_interval;
             }
             self.renew(&mut reading).await;
-            match leases.list().await {
+            match bounded(tick, leases.list()).await {
                 Ok(table) => {
                     let mine: HashSet<String> = reading.keys().cloned().collect();
                     let plan = plan(&table, &listed, &worker, &mine, now_ms());
@@ -282,7 +282,8 @@ where
         let mut lost = Vec::new();
         for (shard_id, r) in reading.iter_mut() {
             let mut held = r.held.lock().await;
-            match self.leases.renew(&mut held).await {
+            let limit = self.leases.duration() / 3;
+            match bounded(limit, self.leases.renew(&mut held)).await {
                 Ok(Some(asker)) if !r.handing_over => {
                     tracing::info!(
                         shard_id,
@@ -598,6 +599,19 @@ where
     ShardEnd::Stopped
 }
 
+/// `call` to the lease table, given up after `limit`: a connection that never answers (a
+/// blackholed network) must not keep the worker from noticing that its leases ran out.
+async fn bounded<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, LeaseError>>,
+) -> Result<T, LeaseError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(LeaseError::Table(
+            format!("no answer from the lease table within {limit:?}").into(),
+        ))
+    })
+}
+
 /// The lease was taken: the checkpoint cannot be written, and the shard must stop.
 struct LostLease;
 
@@ -615,7 +629,8 @@ async fn save<H, E, D, F>(
     for attempt in 1.. {
         let result = {
             let mut held = held.lock().await;
-            shared.leases.checkpoint(&mut held, &checkpoint).await
+            let limit = shared.leases.duration() / 3;
+            bounded(limit, shared.leases.checkpoint(&mut held, &checkpoint)).await
         };
         match result {
             Ok(()) => return Ok(true),
