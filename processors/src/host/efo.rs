@@ -280,10 +280,21 @@ where
     /// expired, stops its shard at once; one asked for is handed over after its batch.
     async fn renew(&self, reading: &mut HashMap<String, Reading>) {
         let mut lost = Vec::new();
+        let limit = self.leases.duration() / 3;
+        // Once the table has not answered, the other leases are not tried until the next look:
+        // waiting for each in turn would let them expire unnoticed.
+        let mut unanswered = false;
         for (shard_id, r) in reading.iter_mut() {
             let mut held = r.held.lock().await;
-            let limit = self.leases.duration() / 3;
-            match bounded(limit, self.leases.renew(&mut held)).await {
+            let renewal = if unanswered {
+                Err(LeaseError::Table(
+                    "the lease table did not answer this look".into(),
+                ))
+            } else {
+                bounded(limit, self.leases.renew(&mut held)).await
+            };
+            unanswered |= matches!(renewal, Err(LeaseError::Table(_)));
+            match renewal {
                 Ok(Some(asker)) if !r.handing_over => {
                     tracing::info!(
                         shard_id,
