@@ -125,6 +125,36 @@ impl TestPipeline {
     }
 
     /// Every record on every shard of the orders stream.
+    /// POSTs `count` sample web orders from `customers` customers (seeded), 16 at a time, and
+    /// checks each was accepted; returns each order with its customer.
+    pub async fn burst(
+        &self,
+        seed: u64,
+        count: usize,
+        customers: usize,
+    ) -> Vec<(String, OrderRequest)> {
+        use futures::StreamExt;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let orders: Vec<(String, OrderRequest)> = (0..count)
+            .map(|_| {
+                let customer = devstack::sample::customer_id(rng.random_range(0..customers));
+                let order = devstack::sample::order(&mut rng, ingest::order::Channel::Web);
+                (customer, order)
+            })
+            .collect();
+        let answers: Vec<u16> = futures::stream::iter(orders.iter())
+            .map(|(customer, order)| async move { self.post_order(customer, order).await.status })
+            .buffered(16)
+            .collect()
+            .await;
+        assert!(
+            answers.iter().all(|status| *status == 202),
+            "every valid order is accepted"
+        );
+        orders
+    }
+
     pub async fn stream_records(&self) -> Vec<Record> {
         read_stream(&self.stack.kinesis(), &self.stack.names.stream).await
     }

@@ -82,24 +82,8 @@ fn spawn_worker(pipeline: &TestPipeline, worker: &str) -> Child {
 }
 
 async fn post_orders(pipeline: &TestPipeline, seed: u64, count: usize) -> Vec<Uuid> {
-    use devstack::sample;
-    use futures::StreamExt;
-    use ingest::order::Channel;
-    use rand::{Rng, SeedableRng, rngs::StdRng};
-    let mut rng = StdRng::seed_from_u64(seed);
-    let orders: Vec<_> = (0..count)
-        .map(|_| {
-            let customer = sample::customer_id(rng.random_range(0..80));
-            (customer, sample::order(&mut rng, Channel::Web))
-        })
-        .collect();
-    let statuses: Vec<u16> = futures::stream::iter(orders.iter())
-        .map(|(customer, order)| async move { pipeline.post_order(customer, order).await.status })
-        .buffered(16)
-        .collect()
-        .await;
-    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
-    orders.iter().map(|(_, o)| o.order_id).collect()
+    let orders = pipeline.burst(seed, count, 80).await;
+    orders.iter().map(|(_, order)| order.order_id).collect()
 }
 
 #[tokio::test]

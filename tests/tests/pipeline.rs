@@ -14,37 +14,11 @@ use processors::batch::{
 use processors::dead_letter::S3DeadLetters;
 use processors::failures::DynamoFailureLog;
 use processors::record::StreamRecord;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-/// Sends `count` orders from `customers` customers, 16 at a time; returns the accepted ids.
-async fn burst(
-    pipeline: &TestPipeline,
-    seed: u64,
-    count: usize,
-    customers: usize,
-) -> Vec<(String, OrderRequest)> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let orders: Vec<(String, OrderRequest)> = (0..count)
-        .map(|_| {
-            let customer = sample::customer_id(rng.random_range(0..customers));
-            (customer, sample::order(&mut rng, Channel::Web))
-        })
-        .collect();
-    use futures::StreamExt;
-    let answers: Vec<u16> = futures::stream::iter(orders.iter())
-        .map(|(customer, order)| async move { pipeline.post_order(customer, order).await.status })
-        .buffered(16)
-        .collect()
-        .await;
-    assert!(
-        answers.iter().all(|status| *status == 202),
-        "every valid order is accepted"
-    );
-    orders
-}
-
+/// The order ids of a burst.
 fn ids(orders: &[(String, OrderRequest)]) -> Vec<Uuid> {
     orders.iter().map(|(_, order)| order.order_id).collect()
 }
@@ -53,7 +27,7 @@ fn ids(orders: &[(String, OrderRequest)]) -> Vec<Uuid> {
 async fn every_accepted_order_is_materialised_exactly_once_with_its_customer_and_total() {
     let pipeline = TestPipeline::start().await;
     let _materialiser = pipeline.start_materialiser();
-    let orders = burst(&pipeline, 1, 400, 60).await;
+    let orders = pipeline.burst(1, 400, 60).await;
 
     let missing = pipeline
         .wait_materialised(&ids(&orders), Duration::from_secs(60))
@@ -196,7 +170,7 @@ async fn a_materialiser_killed_mid_burst_resumes_from_its_checkpoint_and_loses_n
     let pipeline = TestPipeline::start().await;
     let (mut first, _first_logs) = pipeline.spawn_materialiser();
 
-    let sender = async { burst(&pipeline, 9, 1500, 150).await };
+    let sender = async { pipeline.burst(9, 1500, 150).await };
     let killer = async {
         // Kill once part of the burst is materialised, so both sides of the kill have work.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -265,7 +239,7 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
         .map(|s| s.shard_id().to_owned())
         .collect();
 
-    let before = burst(&pipeline, 21, 300, 60).await;
+    let before = pipeline.burst(21, 300, 60).await;
     kinesis
         .update_shard_count()
         .stream_name(stream)
@@ -277,7 +251,7 @@ async fn a_reshard_mid_burst_loses_nothing_and_ends_every_parent() {
     devstack::wait_until_active(&kinesis, stream)
         .await
         .expect("stream active after resharding");
-    let after = burst(&pipeline, 22, 300, 60).await;
+    let after = pipeline.burst(22, 300, 60).await;
 
     let orders: Vec<Uuid> = ids(&before).into_iter().chain(ids(&after)).collect();
     let missing = pipeline
@@ -345,7 +319,7 @@ async fn a_shard_task_that_dies_is_restarted_from_its_checkpoint() {
         failures: DynamoFailureLog::new(pipeline.stack.dynamodb(), &names.failures_table),
         config: BatchConfig::default(),
     });
-    let orders = burst(&pipeline, 31, 200, 40).await;
+    let orders = pipeline.burst(31, 200, 40).await;
     let missing = pipeline
         .wait_materialised(&ids(&orders), Duration::from_secs(30))
         .await;
@@ -391,7 +365,7 @@ impl RecordHandler for Echo {
 async fn events_a_handler_emits_land_on_the_stream_under_the_customers_key() {
     let pipeline = TestPipeline::start().await;
     let _host = pipeline.start_host(Echo);
-    let orders = burst(&pipeline, 41, 100, 20).await;
+    let orders = pipeline.burst(41, 100, 20).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let echoed = loop {
         let echoed: Vec<(String, serde_json::Value)> = pipeline
