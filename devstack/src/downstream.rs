@@ -8,10 +8,25 @@
 //! (`GET /_ledger`), which lists duplicates: two effects of one kind for one order, which only
 //! happens when a caller used two keys for the same step.
 //!
-//! Faults (latency, a rate of 503s, outages) and business rules (SKUs out of stock, unknown or
-//! unshippable) are set at start and can be changed while running (`/_control`), so tests and
-//! the demo can show retries ending in exactly one effect. One server answers for all three
-//! services, each under its own path prefix; [`router`] lists the routes.
+//! They behave as a service that follows the IETF Idempotency-Key draft
+//! (draft-ietf-httpapi-idempotency-key-header) does, Stripe's API among them:
+//!
+//! - a request is *processed* for its latency while its key is in progress, and the effect and
+//!   the answer are decided at the end, so a second request with the same key that arrives
+//!   meanwhile gets **409 Conflict** (with `Retry-After`), not the answer;
+//! - a key reused with another body gets **422**, whatever state the key is in;
+//! - a release of an order whose reservation is still in progress gets **409** too;
+//! - when overloaded they answer **503** with `Retry-After`, before anything is done.
+//!
+//! Faults, as real services show them, are configurable per service and drawn from a seeded
+//! generator: slow processing (past the caller's timeout), answers lost after the effect (a 500
+//! or a dropped connection: the effect is done and stored under the key, the caller does not
+//! learn it), a rate of 503s, outages. Business rules (SKUs out of stock, unknown or
+//! unshippable) too. Everything is set at start and can be changed while running
+//! (`/_control`), so tests and the demo can show retries ending in exactly one effect.
+//! [`StandInConfig::realistic`] turns the faults on at rates the saga must survive. One server
+//! answers for all three services, each under its own path prefix; [`router`] lists the
+//! routes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -24,6 +39,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use processors::saga::downstream::{
+    Booking, ReleaseRequest, Released, Reservation, ReservationRequest, SaleRequest, Shipment,
+    ShipmentRequest,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -31,11 +52,15 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+/// The longest a replayed, refused or conflicting request waits before its answer: such answers
+/// need no processing, whatever the service's latency.
+const SHORT_ANSWER: Duration = Duration::from_millis(20);
+
 /// The header every effect request must carry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const PROBLEM_TYPES: &str = "https://orders.example/problems/";
 const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
-/// Seconds a caller is asked to wait after a 503.
+/// Seconds a caller is asked to wait after a 503 or a 409 (in progress).
 const RETRY_AFTER_SECONDS: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -103,6 +128,9 @@ pub struct StandInConfig {
     pub accounting: AccountingConfig,
     /// What every effect request must carry, as the services' API Gateway would check it.
     pub auth: RequiredAuth,
+    /// Seed of the draws (latencies, error rates, slow and lost answers); from the OS when
+    /// unset. With one seed the same sequence of requests meets the same faults.
+    pub seed: Option<u64>,
 }
 
 /// How the stand-ins authenticate effect requests: 401 without credentials, 403 with wrong ones.
@@ -129,9 +157,18 @@ pub enum RequiredAuth {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct InventoryConfig {
+    /// How long a request is processed (its key in progress) before it is decided.
     pub latency_ms: Latency,
     /// Fraction (0 to 1) of effect requests answered 503 before anything is done.
     pub error_rate: f64,
+    /// Some requests processed for much longer (past the caller's timeout).
+    pub slow: Slow,
+    /// Fraction (0 to 1) of performed effects whose answer is lost: a 500 or a dropped
+    /// connection, at even odds. The effect is done and its answer stored under the key.
+    pub lost_answer_rate: f64,
+    /// How long a decided answer takes to come back (none when unset): a caller that dies in
+    /// this window caused the effect without learning so.
+    pub answer_delay_ms: Option<Latency>,
     /// Answer every effect request 503.
     pub down: bool,
     /// Answer every effect request 503 until then (RFC 3339).
@@ -148,6 +185,9 @@ pub struct InventoryConfig {
 pub struct FulfilmentConfig {
     pub latency_ms: Latency,
     pub error_rate: f64,
+    pub slow: Slow,
+    pub lost_answer_rate: f64,
+    pub answer_delay_ms: Option<Latency>,
     pub down: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub down_until: Option<OffsetDateTime>,
@@ -160,6 +200,9 @@ pub struct FulfilmentConfig {
 pub struct AccountingConfig {
     pub latency_ms: Latency,
     pub error_rate: f64,
+    pub slow: Slow,
+    pub lost_answer_rate: f64,
+    pub answer_delay_ms: Option<Latency>,
     pub down: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub down_until: Option<OffsetDateTime>,
@@ -180,9 +223,29 @@ impl Default for Latency {
 }
 
 impl Latency {
-    fn draw(self) -> Duration {
+    fn draw(self, rng: &mut StdRng) -> Duration {
         // An inverted range (only possible in a config that skipped validation) waits `min`.
-        Duration::from_millis(rand::random_range(self.min..=self.max.max(self.min)))
+        Duration::from_millis(rng.random_range(self.min..=self.max.max(self.min)))
+    }
+}
+
+/// A fraction of requests processed for `ms` instead of the service's latency.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Slow {
+    pub rate: f64,
+    pub ms: Latency,
+}
+
+impl Default for Slow {
+    fn default() -> Self {
+        Self {
+            rate: 0.0,
+            ms: Latency {
+                min: 1000,
+                max: 3000,
+            },
+        }
     }
 }
 
@@ -191,8 +254,18 @@ impl Latency {
 struct Faults {
     latency_ms: Latency,
     error_rate: f64,
+    slow: Slow,
+    lost_answer_rate: f64,
+    answer_delay_ms: Option<Latency>,
     down: bool,
     down_until: Option<OffsetDateTime>,
+}
+
+/// The fault rates of one service's config, borrowed to change.
+struct FaultsMut<'a> {
+    error_rate: &'a mut f64,
+    lost_answer_rate: &'a mut f64,
+    slow: &'a mut Slow,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +273,23 @@ struct Faults {
 pub struct ConfigError(String);
 
 impl StandInConfig {
+    /// Services as the saga meets them in production, at rates it must survive: 5% of
+    /// requests processed for 1–3 s (past the saga's 2 s timeout, so the retry meets 409 in
+    /// progress), 10% of answers lost after the effect, 5% answered 503. Seeded.
+    pub fn realistic(seed: u64) -> Self {
+        let mut config = Self {
+            seed: Some(seed),
+            ..Self::default()
+        };
+        for service in Service::ALL {
+            let faults = config.faults_mut(service);
+            *faults.error_rate = 0.05;
+            *faults.lost_answer_rate = 0.10;
+            faults.slow.rate = 0.05;
+        }
+        config
+    }
+
     /// Parses and validates a config; the error names the offending field.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
         // axum's parser reports the path of the field that failed (`inventory.errorRate: ...`).
@@ -214,17 +304,29 @@ impl StandInConfig {
         let mut problems = Vec::new();
         for service in Service::ALL {
             let faults = self.faults(service);
-            if !(0.0..=1.0).contains(&faults.error_rate) {
-                problems.push(format!(
-                    "{service}.errorRate must be between 0 and 1, not {}",
-                    faults.error_rate
-                ));
+            for (field, rate) in [
+                ("errorRate", faults.error_rate),
+                ("slow.rate", faults.slow.rate),
+                ("lostAnswerRate", faults.lost_answer_rate),
+            ] {
+                if !(0.0..=1.0).contains(&rate) {
+                    problems.push(format!(
+                        "{service}.{field} must be between 0 and 1, not {rate}"
+                    ));
+                }
             }
-            let Latency { min, max } = faults.latency_ms;
-            if min > max {
-                problems.push(format!(
-                    "{service}.latencyMs.min ({min}) must not exceed {service}.latencyMs.max ({max})"
-                ));
+            for (field, latency) in [
+                ("latencyMs", Some(faults.latency_ms)),
+                ("slow.ms", Some(faults.slow.ms)),
+                ("answerDelayMs", faults.answer_delay_ms),
+            ] {
+                if let Some(Latency { min, max }) = latency
+                    && min > max
+                {
+                    problems.push(format!(
+                        "{service}.{field}.min ({min}) must not exceed {service}.{field}.max ({max})"
+                    ));
+                }
             }
         }
         if problems.is_empty() {
@@ -235,34 +337,41 @@ impl StandInConfig {
     }
 
     fn faults(&self, service: Service) -> Faults {
+        macro_rules! faults {
+            ($c:expr) => {
+                Faults {
+                    latency_ms: $c.latency_ms,
+                    error_rate: $c.error_rate,
+                    slow: $c.slow,
+                    lost_answer_rate: $c.lost_answer_rate,
+                    answer_delay_ms: $c.answer_delay_ms,
+                    down: $c.down,
+                    down_until: $c.down_until,
+                }
+            };
+        }
         match service {
-            Service::Inventory => {
-                let c = &self.inventory;
-                Faults {
-                    latency_ms: c.latency_ms,
-                    error_rate: c.error_rate,
-                    down: c.down,
-                    down_until: c.down_until,
+            Service::Inventory => faults!(self.inventory),
+            Service::Fulfilment => faults!(self.fulfilment),
+            Service::Accounting => faults!(self.accounting),
+        }
+    }
+
+    /// The fault rates of one service, to change.
+    fn faults_mut(&mut self, service: Service) -> FaultsMut<'_> {
+        macro_rules! faults_mut {
+            ($c:expr) => {
+                FaultsMut {
+                    error_rate: &mut $c.error_rate,
+                    lost_answer_rate: &mut $c.lost_answer_rate,
+                    slow: &mut $c.slow,
                 }
-            }
-            Service::Fulfilment => {
-                let c = &self.fulfilment;
-                Faults {
-                    latency_ms: c.latency_ms,
-                    error_rate: c.error_rate,
-                    down: c.down,
-                    down_until: c.down_until,
-                }
-            }
-            Service::Accounting => {
-                let c = &self.accounting;
-                Faults {
-                    latency_ms: c.latency_ms,
-                    error_rate: c.error_rate,
-                    down: c.down,
-                    down_until: c.down_until,
-                }
-            }
+            };
+        }
+        match service {
+            Service::Inventory => faults_mut!(self.inventory),
+            Service::Fulfilment => faults_mut!(self.fulfilment),
+            Service::Accounting => faults_mut!(self.accounting),
         }
     }
 
@@ -308,10 +417,22 @@ pub struct Ledger {
     /// Effects per service and kind, every kind present (0 when none).
     pub by_service: BTreeMap<Service, BTreeMap<Kind, usize>>,
     pub duplicates: Vec<Duplicate>,
+    /// Requests being processed now (their keys in progress).
+    #[serde(default)]
+    pub in_progress: usize,
+    /// Effect requests received so far, answered or not.
+    #[serde(default)]
+    pub requests: usize,
 }
 
 impl Ledger {
-    fn of(effects: &[Effect]) -> Self {
+    fn of(books: &Books) -> Self {
+        let effects = &books.effects;
+        let in_progress = books
+            .keys
+            .values()
+            .filter(|state| matches!(state, KeyState::InProgress { .. }))
+            .count();
         let mut by_service: BTreeMap<Service, BTreeMap<Kind, usize>> = BTreeMap::new();
         for kind in Kind::ALL {
             by_service
@@ -344,6 +465,8 @@ impl Ledger {
             effects: effects.to_vec(),
             by_service,
             duplicates,
+            in_progress,
+            requests: books.requests,
         }
     }
 
@@ -372,7 +495,10 @@ impl IntoResponse for Answer {
                 HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::CONFLICT
+        ) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response
@@ -458,53 +584,6 @@ impl IntoResponse for Problem {
 
 // ---- requests ----
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct OrderLines {
-    order_id: Uuid,
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    customer_id: String,
-    lines: Vec<Line>,
-    /// Where a shipment goes (fulfilment only).
-    #[serde(default)]
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    shipping_address: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Line {
-    sku: String,
-    quantity: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReleaseBody {
-    order_id: Uuid,
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    reason: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SaleBody {
-    order_id: Uuid,
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    customer_id: String,
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    total: Money,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Money {
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    amount: i64,
-    #[expect(dead_code, reason = "part of the contract; only its shape is checked")]
-    currency: String,
-}
-
 /// A well-formed effect request.
 struct EffectRequest {
     kind: Kind,
@@ -517,22 +596,18 @@ struct EffectRequest {
 impl EffectRequest {
     /// `path_order` is the order id in the path of a release, which the body must repeat.
     fn parse(kind: Kind, path_order: Option<Uuid>, bytes: &[u8]) -> Result<Self, Problem> {
-        let (order_id, skus) = match kind {
-            Kind::Reservation | Kind::Shipment => {
-                let request: OrderLines = parse_body(bytes)?;
-                if request.lines.is_empty() {
-                    return Err(Problem::bad_request("lines must not be empty".into()));
-                }
-                if let Some(index) = request.lines.iter().position(|line| line.quantity == 0) {
-                    return Err(Problem::bad_request(format!(
-                        "lines[{index}].quantity must be at least 1"
-                    )));
-                }
-                let skus = request.lines.into_iter().map(|line| line.sku).collect();
-                (request.order_id, skus)
+        // The bodies the saga's client sends (`processors::saga::downstream`), typed once.
+        let (order_id, lines) = match kind {
+            Kind::Reservation => {
+                let request: ReservationRequest = parse_body(bytes)?;
+                (request.order_id, request.lines)
+            }
+            Kind::Shipment => {
+                let request: ShipmentRequest = parse_body(bytes)?;
+                (request.order_id, request.lines)
             }
             Kind::Release => {
-                let request: ReleaseBody = parse_body(bytes)?;
+                let request: ReleaseRequest = parse_body(bytes)?;
                 if path_order != Some(request.order_id) {
                     return Err(Problem::bad_request(
                         "orderId differs from the order id in the path".into(),
@@ -541,10 +616,21 @@ impl EffectRequest {
                 (request.order_id, Vec::new())
             }
             Kind::Sale => {
-                let request: SaleBody = parse_body(bytes)?;
+                let request: SaleRequest = parse_body(bytes)?;
                 (request.order_id, Vec::new())
             }
         };
+        if matches!(kind, Kind::Reservation | Kind::Shipment) {
+            if lines.is_empty() {
+                return Err(Problem::bad_request("lines must not be empty".into()));
+            }
+            if let Some(index) = lines.iter().position(|line| line.quantity == 0) {
+                return Err(Problem::bad_request(format!(
+                    "lines[{index}].quantity must be at least 1"
+                )));
+            }
+        }
+        let skus = lines.into_iter().map(|line| line.sku).collect();
         let body =
             serde_json::from_slice(bytes).map_err(|e| Problem::bad_request(e.to_string()))?;
         Ok(Self {
@@ -604,10 +690,38 @@ enum Claim {
 
 struct Books {
     config: StandInConfig,
+    rng: StdRng,
     keys: HashMap<(Service, String), KeyState>,
     effects: Vec<Effect>,
     /// Orders ever reserved: a release of any other is refused.
     reserved: HashSet<Uuid>,
+    /// Orders whose reservation is being processed: a release of one waits (409).
+    reserving: HashSet<Uuid>,
+    /// Effect requests received.
+    requests: usize,
+}
+
+/// How long a claimed request is processed, what becomes of its answer, and how long the
+/// answer takes to come back: drawn when the request is claimed.
+struct Draws {
+    processing: Duration,
+    lost: Option<Lost>,
+    answer_delay: Duration,
+}
+
+/// How an answer is lost after the effect.
+#[derive(Clone, Copy)]
+enum Lost {
+    /// 500 Internal Server Error: the caller cannot tell whether anything was done.
+    ServerError,
+    /// The connection drops in the middle of the answer.
+    Dropped,
+}
+
+/// What goes back to the caller.
+enum Wire {
+    Answer(Answer),
+    Lost(Lost),
 }
 
 type Shared = Arc<Mutex<Books>>;
@@ -620,11 +734,54 @@ fn lock(state: &Mutex<Books>) -> MutexGuard<'_, Books> {
 
 impl Books {
     fn new(config: StandInConfig) -> Self {
+        let rng = config
+            .seed
+            .map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64);
         Self {
             config,
+            rng,
             keys: HashMap::new(),
             effects: Vec::new(),
             reserved: HashSet::new(),
+            reserving: HashSet::new(),
+            requests: 0,
+        }
+    }
+
+    /// Sets a new config; a new seed restarts the draws.
+    fn reconfigure(&mut self, config: StandInConfig) {
+        if let Some(seed) = config.seed
+            && config.seed != self.config.seed
+        {
+            self.rng = StdRng::seed_from_u64(seed);
+        }
+        self.config = config;
+    }
+
+    /// The draws for a request of `service` just claimed.
+    fn draw(&mut self, service: Service) -> Draws {
+        let faults = self.config.faults(service);
+        let rng = &mut self.rng;
+        let processing = if faults.slow.rate > 0.0 && rng.random::<f64>() < faults.slow.rate {
+            faults.slow.ms.draw(rng)
+        } else {
+            faults.latency_ms.draw(rng)
+        };
+        let lost = (faults.lost_answer_rate > 0.0 && rng.random::<f64>() < faults.lost_answer_rate)
+            .then(|| {
+                if rng.random::<bool>() {
+                    Lost::ServerError
+                } else {
+                    Lost::Dropped
+                }
+            });
+        let answer_delay = faults
+            .answer_delay_ms
+            .map_or(Duration::ZERO, |latency| latency.draw(rng));
+        Draws {
+            processing,
+            lost,
+            answer_delay,
         }
     }
 
@@ -638,7 +795,7 @@ impl Books {
             return Claim::Answered(Problem::unavailable(format!("{service} is down")).into());
         }
         // `random::<f64>()` is in [0, 1): a rate of 1 fails every request, 0 none.
-        if faults.error_rate > 0.0 && rand::random::<f64>() < faults.error_rate {
+        if faults.error_rate > 0.0 && self.rng.random::<f64>() < faults.error_rate {
             return Claim::Answered(
                 Problem::unavailable(format!(
                     "{service} failed this request (injected error rate {})",
@@ -649,6 +806,21 @@ impl Books {
         }
         let same = |kind: &Kind, body: &Value| *kind == request.kind && *body == request.body;
         match self.keys.get(&(service, key.to_owned())) {
+            // A release cannot be decided while the order's reservation is: it waits.
+            None if request.kind == Kind::Release && self.reserving.contains(&request.order_id) => {
+                Claim::Answered(
+                    Problem::new(
+                        StatusCode::CONFLICT,
+                        "reservation-in-progress",
+                        "Reservation in progress",
+                        format!(
+                            "order {} is being reserved; release it once that is decided",
+                            request.order_id
+                        ),
+                    )
+                    .into(),
+                )
+            }
             None => {
                 self.keys.insert(
                     (service, key.to_owned()),
@@ -657,6 +829,9 @@ impl Books {
                         body: request.body.clone(),
                     },
                 );
+                if request.kind == Kind::Reservation {
+                    self.reserving.insert(request.order_id);
+                }
                 Claim::Claimed
             }
             Some(KeyState::InProgress { kind, body } | KeyState::Done { kind, body, .. })
@@ -689,6 +864,9 @@ impl Books {
     /// under the key: a rejection is an answer too, so a key's decision never changes.
     fn perform(&mut self, key: String, request: EffectRequest) -> Answer {
         let service = request.kind.service();
+        if request.kind == Kind::Reservation {
+            self.reserving.remove(&request.order_id);
+        }
         let answer = match self.decide(&request) {
             Ok((status, body)) => {
                 self.effects.push(Effect {
@@ -736,10 +914,12 @@ impl Books {
                     }
                 }
                 self.reserved.insert(request.order_id);
-                Ok((
+                answer(
                     StatusCode::CREATED,
-                    json!({ "reservationId": new_id("res") }),
-                ))
+                    Reservation {
+                        reservation_id: new_id("res"),
+                    },
+                )
             }
             Kind::Release => {
                 // An order stays known after a release, so that a second release under
@@ -752,7 +932,7 @@ impl Books {
                         format!("order {} was never reserved", request.order_id),
                     ));
                 }
-                Ok((StatusCode::OK, json!({ "released": true })))
+                answer(StatusCode::OK, Released { released: true })
             }
             Kind::Shipment => {
                 if let Some(sku) = request
@@ -767,11 +947,35 @@ impl Books {
                         "cannot be shipped",
                     ));
                 }
-                Ok((StatusCode::CREATED, json!({ "shipmentId": new_id("shp") })))
+                answer(
+                    StatusCode::CREATED,
+                    Shipment {
+                        shipment_id: new_id("shp"),
+                    },
+                )
             }
-            Kind::Sale => Ok((StatusCode::CREATED, json!({ "bookingId": new_id("bkg") }))),
+            Kind::Sale => answer(
+                StatusCode::CREATED,
+                Booking {
+                    booking_id: new_id("bkg"),
+                },
+            ),
         }
     }
+}
+
+/// A success answer: `body` as the saga's client reads it.
+fn answer(status: StatusCode, body: impl Serialize) -> Result<(StatusCode, Value), Problem> {
+    serde_json::to_value(body)
+        .map(|body| (status, body))
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                e.to_string(),
+            )
+        })
 }
 
 fn new_id(prefix: &str) -> String {
@@ -984,7 +1188,34 @@ async fn effect(
     // On a task of its own, so that a caller hanging up mid-request cannot leave the key
     // marked in progress for good: the request finishes and stores its answer either way.
     match tokio::spawn(perform_once(state, request.0, request.1)).await {
-        Ok(answer) => answer.into_response(),
+        Ok(Wire::Answer(answer)) => answer.into_response(),
+        Ok(Wire::Lost(Lost::ServerError)) => Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the answer was lost (injected)".into(),
+        )
+        .into_response(),
+        // The status line goes out, then the body fails: hyper drops the connection.
+        Ok(Wire::Lost(Lost::Dropped)) => Response::builder()
+            .status(StatusCode::CREATED)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from_stream(futures::stream::once(
+                async {
+                    Err::<Bytes, _>(std::io::Error::other(
+                        "connection dropped after the effect (injected)",
+                    ))
+                },
+            )))
+            .unwrap_or_else(|error| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    error.to_string(),
+                )
+                .into_response()
+            }),
         Err(error) => Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -995,25 +1226,36 @@ async fn effect(
     }
 }
 
-async fn perform_once(state: Shared, key: String, request: EffectRequest) -> Answer {
-    let (claim, latency) = {
+async fn perform_once(state: Shared, key: String, request: EffectRequest) -> Wire {
+    let service = request.kind.service();
+    let (claim, draws) = {
         let mut books = lock(&state);
-        let latency = books.config.faults(request.kind.service()).latency_ms;
-        (books.claim(&key, &request), latency.draw())
+        books.requests += 1;
+        let claim = books.claim(&key, &request);
+        (claim, books.draw(service))
     };
-    let answer = match claim {
-        Claim::Claimed => lock(&state).perform(key, request),
-        Claim::Answered(answer) => answer,
-    };
-    // The effect is done before the latency, as a real service commits before its answer
-    // travels back: a caller that dies while waiting has caused the effect without learning
-    // so, which is the crash the saga must survive (tests kill a consumer in this window).
-    tokio::time::sleep(latency).await;
-    answer
+    match claim {
+        // A replay, a refusal or a conflict: decided at once, and on its way back as long as
+        // any answer.
+        Claim::Answered(answer) => {
+            tokio::time::sleep(draws.processing.min(SHORT_ANSWER) + draws.answer_delay).await;
+            Wire::Answer(answer)
+        }
+        Claim::Claimed => {
+            // Processed with the key in progress: a repeat meanwhile gets 409. The decision and
+            // the effect come at the end, as a real service commits before it answers.
+            tokio::time::sleep(draws.processing).await;
+            let answer = lock(&state).perform(key, request);
+            // A caller that dies while the answer travels back has caused the effect without
+            // learning so: the crash the saga must survive.
+            tokio::time::sleep(draws.answer_delay).await;
+            draws.lost.map_or(Wire::Answer(answer), Wire::Lost)
+        }
+    }
 }
 
 async fn ledger(State(state): State<Shared>) -> Response {
-    axum::Json(Ledger::of(&lock(&state).effects)).into_response()
+    axum::Json(Ledger::of(&lock(&state))).into_response()
 }
 
 async fn get_control(State(state): State<Shared>) -> Response {
@@ -1032,7 +1274,7 @@ fn invalid_control(detail: String) -> Problem {
 async fn put_control(State(state): State<Shared>, body: Bytes) -> Response {
     match StandInConfig::from_json(&body) {
         Ok(config) => {
-            lock(&state).config = config.clone();
+            lock(&state).reconfigure(config.clone());
             axum::Json(config).into_response()
         }
         Err(ConfigError(detail)) => invalid_control(detail).into_response(),
@@ -1082,7 +1324,7 @@ pub struct StandIns {
 impl StandIns {
     /// The ledger, as `GET /_ledger` answers it.
     pub fn ledger(&self) -> Ledger {
-        Ledger::of(&lock(&self.state).effects)
+        Ledger::of(&lock(&self.state))
     }
 }
 
@@ -1142,6 +1384,17 @@ mod tests {
             "orderId": order,
             "customerId": "customer-1",
             "lines": [{ "sku": SKU, "quantity": 2 }],
+        })
+    }
+
+    fn shipment(order: Uuid) -> Value {
+        json!({
+            "orderId": order,
+            "customerId": "customer-1",
+            "lines": [{ "sku": SKU, "quantity": 2 }],
+            "shippingAddress": {
+                "name": "A", "line1": "1 Road", "city": "Town", "postalCode": "1000", "country": "BE"
+            },
         })
     }
 
@@ -1287,11 +1540,12 @@ mod tests {
         let (standins, client) =
             start(StandInConfig::from_json(config.to_string().as_bytes()).expect("valid config"))
                 .await;
-        let body = reservation(Uuid::new_v4());
+        let order = Uuid::new_v4();
+        let body = reservation(order);
 
         let unknown = reserve(&client, &standins, "k-1", &body).await;
         let shipments = format!("{}/fulfilment/shipments", standins.url);
-        let unshippable = post(&client, &shipments, Some("k-1"), &body).await;
+        let unshippable = post(&client, &shipments, Some("k-1"), &shipment(order)).await;
 
         assert_eq!(unknown.status, 422);
         assert_eq!(
@@ -1347,25 +1601,191 @@ mod tests {
     async fn an_outage_answers_503_until_it_ends() {
         let (standins, client) = start(quick()).await;
         let outage = format!("{}/_control/inventory/outage", standins.url);
-        let set = post(&client, &outage, None, &json!({ "seconds": 1 })).await;
+        // Long enough that the requests below fall inside it on any machine.
+        let set = post(&client, &outage, None, &json!({ "seconds": 3600 })).await;
         assert_eq!(set.status, 200);
         assert!(
             set.body["inventory"]["downUntil"].is_string(),
             "{}",
             set.body
         );
-        let body = reservation(Uuid::new_v4());
+        let order = Uuid::new_v4();
+        let body = reservation(order);
 
         let during = reserve(&client, &standins, "k-1", &body).await;
         let shipments = format!("{}/fulfilment/shipments", standins.url);
-        let elsewhere = post(&client, &shipments, Some("k-1"), &body).await;
+        let elsewhere = post(&client, &shipments, Some("k-1"), &shipment(order)).await;
 
         assert_eq!(during.status, 503);
         assert_eq!(during.headers[reqwest::header::RETRY_AFTER], "1");
         assert_eq!(elsewhere.status, 201, "only inventory is down");
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(reserve(&client, &standins, "k-1", &body).await.status, 201);
+        // A second outage replaces the first: it ends a second from now.
+        let set = post(&client, &outage, None, &json!({ "seconds": 1 })).await;
+        assert_eq!(set.status, 200);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let after = reserve(&client, &standins, "k-1", &body).await;
+            if after.status == 201 {
+                break;
+            }
+            assert_eq!(after.status, 503);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outage never ended"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    /// A repeat of a request still being processed gets 409 with `Retry-After`, as the IETF
+    /// Idempotency-Key draft says; once the first is decided, the repeat gets its answer.
+    #[tokio::test]
+    async fn a_repeat_while_the_first_is_processed_gets_409_then_the_answer() {
+        let mut config = quick();
+        // Long enough that the repeats below arrive while it is processed, on any machine.
+        config.inventory.latency_ms = Latency {
+            min: 5000,
+            max: 5000,
+        };
+        let (standins, client) = start(config).await;
+        let order = Uuid::new_v4();
+        let body = reservation(order);
+        let first = reserve(&client, &standins, "k-1", &body);
+        let repeat = async {
+            // Until the first request is in progress at the service.
+            while ledger(&client, &standins).await.in_progress == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let during = reserve(&client, &standins, "k-1", &body).await;
+            let release = post(
+                &client,
+                &format!("{}/inventory/reservations/{order}/release", standins.url),
+                Some("k-release"),
+                &json!({ "orderId": order, "reason": "r" }),
+            )
+            .await;
+            (during, release)
+        };
+        let (first, (during, release)) = tokio::join!(first, repeat);
+        assert_eq!(first.status, 201);
+        assert_eq!(during.status, 409, "{}", during.body);
+        assert_eq!(during.headers[reqwest::header::RETRY_AFTER], "1");
+        assert_eq!(
+            release.status, 409,
+            "a release waits for the reservation to be decided: {}",
+            release.body
+        );
+        let after = reserve(&client, &standins, "k-1", &body).await;
+        assert_eq!((after.status, &after.body), (201, &first.body));
+        assert_eq!(ledger(&client, &standins).await.count(Kind::Reservation), 1);
+    }
+
+    /// An answer lost after the effect: the effect is in the ledger and stored under the key,
+    /// the caller got a 500 or a dropped connection, and a repeat gets the stored answer.
+    #[tokio::test]
+    async fn a_lost_answer_leaves_the_effect_done_and_the_repeat_gets_it() {
+        let mut config = quick();
+        config.inventory.lost_answer_rate = 1.0;
+        config.seed = Some(7);
+        let (standins, client) = start(config).await;
+        let url = format!("{}/inventory/reservations", standins.url);
+        let mut server_errors = 0;
+        let mut dropped = 0;
+        let bodies: Vec<Value> = (0..12).map(|_| reservation(Uuid::new_v4())).collect();
+        for (i, body) in bodies.iter().enumerate() {
+            let key = format!("k-{i}");
+            let lost = client
+                .post(&url)
+                .header(IDEMPOTENCY_KEY, &key)
+                .json(body)
+                .send()
+                .await;
+            match lost {
+                Ok(response) if response.status() == 500 => server_errors += 1,
+                // The status line came, the body did not: the connection dropped.
+                Ok(response) => {
+                    assert!(response.bytes().await.is_err(), "{key}: the body arrived");
+                    dropped += 1;
+                }
+                Err(_) => dropped += 1,
+            }
+        }
+        assert!(
+            server_errors > 0 && dropped > 0,
+            "{server_errors} {dropped}"
+        );
+        assert_eq!(
+            ledger(&client, &standins).await.count(Kind::Reservation),
+            12
+        );
+        // The effect stands under its key: answers to repeats are lost too (rate 1), so
+        // turn the fault off and ask again.
+        let mut config = quick();
+        config.seed = Some(7);
+        let set = put_control(
+            &client,
+            &standins,
+            &serde_json::to_value(&config).expect("json"),
+        )
+        .await;
+        assert_eq!(set.status, 200);
+        for (i, body) in bodies.iter().enumerate() {
+            let again = reserve(&client, &standins, &format!("k-{i}"), body).await;
+            assert_eq!(again.status, 201, "{}", again.body);
+            assert!(again.body["reservationId"].is_string(), "{}", again.body);
+        }
+        assert_eq!(
+            ledger(&client, &standins).await.count(Kind::Reservation),
+            12
+        );
+    }
+
+    /// With one seed, one sequence of requests meets the same faults.
+    #[tokio::test]
+    async fn the_faults_are_drawn_from_the_seed() {
+        let run = || async {
+            let mut config = quick();
+            config.seed = Some(42);
+            config.inventory.error_rate = 0.5;
+            let (standins, client) = start(config).await;
+            let mut statuses = Vec::new();
+            for i in 0..20 {
+                let body = reservation(Uuid::from_u128(i));
+                statuses.push(
+                    reserve(&client, &standins, &format!("k-{i}"), &body)
+                        .await
+                        .status,
+                );
+            }
+            statuses
+        };
+        let first = run().await;
+        assert!(first.contains(&503) && first.contains(&201), "{first:?}");
+        assert_eq!(first, run().await);
+    }
+
+    #[test]
+    fn the_realistic_config_is_valid_and_turns_every_fault_on() {
+        let config = StandInConfig::realistic(1);
+        config.validate().expect("valid");
+        for service in Service::ALL {
+            let faults = config.faults(service);
+            assert!(faults.error_rate > 0.0 && faults.lost_answer_rate > 0.0);
+            assert!(faults.slow.rate > 0.0 && faults.slow.ms.min >= 1000);
+        }
+        let rates = StandInConfig::from_json(
+            br#"{"inventory":{"lostAnswerRate":2,"slow":{"rate":-1,"ms":{"min":5,"max":1}}}}"#,
+        )
+        .expect_err("invalid")
+        .to_string();
+        for field in [
+            "inventory.lostAnswerRate",
+            "inventory.slow.rate",
+            "inventory.slow.ms.min",
+        ] {
+            assert!(rates.contains(field), "{field}: {rates}");
+        }
     }
 
     #[tokio::test]

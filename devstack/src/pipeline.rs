@@ -61,11 +61,12 @@ pub struct PipelineOptions {
 }
 
 impl PipelineOptions {
-    /// The pipeline the demo and the load generator run: the downstream stand-ins with their
-    /// usual latency and the limited edition out of stock, and the archive with the Pulumi
-    /// program's buffering.
+    /// The pipeline the demo and the load generator run: the downstream stand-ins behaving as
+    /// real services do (slow answers, answers lost after the effect, 503s:
+    /// [`StandInConfig::realistic`], seeded) with the limited edition out of stock, and the
+    /// archive with the Pulumi program's buffering.
     pub fn sale(kinesis_engine: KinesisEngine, shard_limits: bool, out_dir: PathBuf) -> Self {
-        let mut stand_ins = StandInConfig::default();
+        let mut stand_ins = StandInConfig::realistic(SALE_SEED);
         stand_ins
             .inventory
             .out_of_stock
@@ -81,6 +82,10 @@ impl PipelineOptions {
         }
     }
 }
+
+/// The seed of the stand-ins' faults in the sale pipeline: one run meets the same faults as
+/// the next, for the same requests.
+const SALE_SEED: u64 = 2026;
 
 /// The consumers that call a downstream service, with the variable that names its URL.
 const SAGA_STAGES: [(&str, &str); 3] = [

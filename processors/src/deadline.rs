@@ -32,7 +32,8 @@ mod tests {
     #[tokio::test]
     async fn only_work_run_within_a_deadline_sees_it() {
         assert_eq!(remaining(), None);
-        let left = within(Instant::now() + Duration::from_secs(5), async {
+        // Far off, so that a stalled machine still sees most of it left.
+        let left = within(Instant::now() + Duration::from_secs(600), async {
             // Also in futures the engine polls concurrently on the same task.
             let (a, b) = tokio::join!(async { remaining() }, async { remaining() });
             (a, b)
@@ -41,7 +42,7 @@ mod tests {
         for left in [left.0, left.1] {
             let left = left.expect("a deadline");
             assert!(
-                left <= Duration::from_secs(5) && left > Duration::from_secs(4),
+                left <= Duration::from_secs(600) && left > Duration::from_secs(300),
                 "{left:?}"
             );
         }

@@ -25,10 +25,9 @@ export const FAILURES_HASH_KEY = "consumer";
 export const FAILURES_RANGE_KEY = "record";
 export const FAILURES_TTL_ATTRIBUTE = "expiresAt";
 
-/** The idempotency table's key and TTL attribute, as the saga stages write them (processors::saga::idempotency). */
+/** The idempotency table's key, as the saga stages write it (processors::saga::idempotency). */
 export const IDEMPOTENCY_HASH_KEY = "consumer";
 export const IDEMPOTENCY_RANGE_KEY = "key";
-export const IDEMPOTENCY_TTL_ATTRIBUTE = "expiresAt";
 
 /** Where the saga stages find the idempotency table (ingest::config). */
 export const IDEMPOTENCY_TABLE_VAR = "ORDERS_IDEMPOTENCY_TABLE_NAME";
@@ -189,7 +188,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   }, { protect: config.production });
 
   // The saga stages' idempotency records, one per (consumer, `{orderId}:{call}`), so each
-  // stage calls its service once per order however often an event is delivered; deleted by TTL.
+  // stage calls its service once per order however often an event is delivered. No TTL: a
+  // record is kept as long as the archive keeps the events a replay could bring back.
   // Named as the local stack names it (ingest::config::ResourceNames).
   const idempotencyTable = new aws.dynamodb.Table(ctx.name("idempotency-table"), {
     name: ctx.name("idempotency"),
@@ -201,7 +201,6 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       { name: IDEMPOTENCY_HASH_KEY, type: "S" },
       { name: IDEMPOTENCY_RANGE_KEY, type: "S" },
     ],
-    ttl: { attributeName: IDEMPOTENCY_TTL_ATTRIBUTE, enabled: true },
     pointInTimeRecovery: { enabled: true },
     serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
     deletionProtectionEnabled: config.production,
@@ -332,8 +331,8 @@ function downstreamAccess(ctx: Context): DownstreamAccess {
 }
 
 /**
- * A saga stage: claims, completes and releases its own idempotency records (PutItem and
- * DeleteItem, on items keyed by its own name only), emits the next lifecycle event onto the
+ * A saga stage: looks up and records its own idempotency records (GetItem and a conditional
+ * PutItem, on items keyed by its own name only), emits the next lifecycle event onto the
  * stream (PutRecords; the key's GenerateDataKey every consumer has), and is told its service's
  * URL and how to authenticate to it. It has no access to the orders table.
  */
@@ -346,7 +345,7 @@ function sagaStage(
   downstream: DownstreamAccess,
 ): ConsumerAccess {
   const grants: Grant[] = [
-    { actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [idempotencyTable.arn], condition: ownItemsOnly(name) },
+    { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], resources: [idempotencyTable.arn], condition: ownItemsOnly(name) },
     { actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] },
     ...downstream.grants,
   ];

@@ -124,7 +124,6 @@ impl TestPipeline {
         .await
     }
 
-    /// Every record on every shard of the orders stream.
     /// POSTs `count` sample web orders from `customers` customers (seeded), 16 at a time, and
     /// checks each was accepted; returns each order with its customer.
     pub async fn burst(
@@ -155,6 +154,7 @@ impl TestPipeline {
         orders
     }
 
+    /// Every record on every shard of the orders stream.
     pub async fn stream_records(&self) -> Vec<Record> {
         read_stream(&self.stack.kinesis(), &self.stack.names.stream).await
     }
@@ -292,7 +292,7 @@ impl TestPipeline {
             .expect("HTTP client");
             let records =
                 DynamoIdempotency::new(self.stack.dynamodb(), &self.stack.names.idempotency_table);
-            let handler = SagaStage::new(stage, consumer, client, records, Duration::from_secs(3));
+            let handler = SagaStage::new(stage, consumer, client, records);
             let config = BatchConfig {
                 max_attempts,
                 ..BatchConfig::default()

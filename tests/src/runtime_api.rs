@@ -1,6 +1,7 @@
 //! A local implementation of the Lambda Runtime API (`next`, `response`, `error`), enough to run
 //! a function binary as Lambda would and see what it answers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,26 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 struct Shared {
     pending: Mutex<mpsc::Receiver<Invocation>>,
     outcomes: mpsc::Sender<(String, Outcome)>,
+    /// Each invocation's deadline as handed to the function, epoch milliseconds.
+    deadlines: std::sync::Mutex<HashMap<String, i128>>,
+    /// Each invocation's deadline less the time its answer arrived, milliseconds.
+    margins: std::sync::Mutex<HashMap<String, i128>>,
+}
+
+impl Shared {
+    fn answered(&self, request_id: &str) {
+        let deadlines = self.deadlines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(deadline) = deadlines.get(request_id) {
+            self.margins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(request_id.to_owned(), deadline - now_ms());
+        }
+    }
+}
+
+fn now_ms() -> i128 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
 }
 
 pub struct RuntimeApi {
@@ -37,6 +58,7 @@ pub struct RuntimeApi {
     pub address: String,
     invocations: mpsc::Sender<Invocation>,
     outcomes: mpsc::Receiver<(String, Outcome)>,
+    shared: Arc<Shared>,
 }
 
 impl RuntimeApi {
@@ -46,6 +68,8 @@ impl RuntimeApi {
         let shared = Arc::new(Shared {
             pending: Mutex::new(pending),
             outcomes: outcome_tx,
+            deadlines: Default::default(),
+            margins: Default::default(),
         });
         let app = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
@@ -55,7 +79,7 @@ impl RuntimeApi {
             )
             .route(&format!("{PREFIX}/invocation/{{id}}/error"), post(error))
             .route(&format!("{PREFIX}/init/error"), post(init_error))
-            .with_state(shared);
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -69,7 +93,19 @@ impl RuntimeApi {
             address,
             invocations,
             outcomes,
+            shared,
         }
+    }
+
+    /// How long before its deadline the function answered `request_id`, in milliseconds
+    /// (negative: after it); `None` if it has not answered.
+    pub fn margin_ms(&self, request_id: &str) -> Option<i128> {
+        self.shared
+            .margins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(request_id)
+            .copied()
     }
 
     /// The environment Lambda gives a function.
@@ -103,10 +139,12 @@ impl RuntimeApi {
             .send((request_id.to_owned(), event, timeout))
             .await
             .expect("runtime API alive");
-        let (id, outcome) = tokio::time::timeout(Duration::from_secs(30), self.outcomes.recv())
-            .await
-            .expect("the function answered within 30 s")
-            .expect("runtime API alive");
+        // Generous: it includes the function's start on a loaded machine.
+        let (id, outcome) =
+            tokio::time::timeout(timeout + Duration::from_secs(120), self.outcomes.recv())
+                .await
+                .expect("the function answered")
+                .expect("runtime API alive");
         assert_eq!(
             id, request_id,
             "the answer names the invocation it belongs to"
@@ -120,6 +158,11 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         return StatusCode::GONE.into_response();
     };
     let deadline = (time::OffsetDateTime::now_utc() + timeout).unix_timestamp_nanos() / 1_000_000;
+    shared
+        .deadlines
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(request_id.clone(), deadline);
     let mut headers = HeaderMap::new();
     let header = |value: &str| HeaderValue::from_str(value).expect("header value");
     headers.insert("lambda-runtime-aws-request-id", header(&request_id));
@@ -141,6 +184,7 @@ async fn response(
     body: axum::body::Bytes,
 ) -> StatusCode {
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.answered(&id);
     let _ = shared.outcomes.send((id, Outcome::Response(value))).await;
     StatusCode::ACCEPTED
 }
@@ -151,6 +195,7 @@ async fn error(
     body: axum::body::Bytes,
 ) -> StatusCode {
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.answered(&id);
     let _ = shared.outcomes.send((id, Outcome::Error(value))).await;
     StatusCode::ACCEPTED
 }

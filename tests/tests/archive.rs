@@ -201,9 +201,7 @@ async fn records_under_the_error_prefix_are_redelivered_into_the_archive_once() 
         let order = sample::order(&mut rng, Channel::Web);
         assert_eq!(pipeline.post_order(&customer, &order).await.status, 202);
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    // Both buffers have been written by now (0.3 s interval); the stand-in keeps answering
-    // DescribeDeliveryStream for the tool.
+    // The stand-in keeps answering DescribeDeliveryStream for the tool.
     let endpoint = archive.endpoint().to_owned();
     let run = |dry_run: bool| {
         let mut command =
@@ -225,19 +223,38 @@ async fn records_under_the_error_prefix_are_redelivered_into_the_archive_once() 
         );
         serde_json::from_slice(&output.stdout).expect("JSON")
     };
-    let dry = outcome(run(true).await.expect("runs"));
-    assert!(!dry.is_empty());
+    let records = |deliveries: &[serde_json::Value]| -> u64 {
+        deliveries
+            .iter()
+            .map(|d| d["records"].as_u64().expect("count"))
+            .sum()
+    };
+    // Until both buffers are written (the archive reads the stream every 200 ms and writes a
+    // buffer 300 ms after its first record; a loaded machine takes longer).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let archived = read_records(&pipeline.stack.s3(), &names.archive_bucket)
+            .await
+            .expect("readable");
+        let dry = outcome(run(true).await.expect("runs"));
+        if archived.len() == 20 && records(&dry) == 10 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "archived {} records and {} under the error prefix, not 20 and 10",
+            archived.len(),
+            records(&dry)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let archived = read_records(&pipeline.stack.s3(), &names.archive_bucket)
         .await
         .expect("readable");
     assert_eq!(archived.len(), 20, "a dry run writes nothing");
 
     let first = outcome(run(false).await.expect("runs"));
-    let redelivered: u64 = first
-        .iter()
-        .map(|d| d["records"].as_u64().expect("count"))
-        .sum();
-    assert_eq!(redelivered, 10);
+    assert_eq!(records(&first), 10);
     let again = outcome(run(false).await.expect("runs"));
     assert!(again.iter().all(|d| d["already"] == true), "{again:?}");
 

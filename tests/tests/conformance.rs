@@ -99,7 +99,7 @@ async fn put(kinesis: &aws_sdk_kinesis::Client, stream: &str, data: &str) -> Str
         .sequence_number
 }
 
-/// Subscribes and collects events until `enough` says so, the subscription ends, or 30 s pass.
+/// Subscribes and collects events until `enough` says so, the shard ends, or 30 s pass.
 async fn subscribe(
     kinesis: &aws_sdk_kinesis::Client,
     consumer_arn: &str,
@@ -107,25 +107,59 @@ async fn subscribe(
     position: StartingPosition,
     enough: impl Fn(&[SubscribeToShardEvent]) -> bool,
 ) -> Vec<SubscribeToShardEvent> {
-    let mut stream = kinesis
-        .subscribe_to_shard()
-        .consumer_arn(consumer_arn)
-        .shard_id(shard_id)
-        .starting_position(position)
-        .send()
-        .await
-        .expect("SubscribeToShard")
-        .event_stream;
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    subscribe_within(
+        kinesis,
+        consumer_arn,
+        shard_id,
+        position,
+        enough,
+        Duration::from_secs(30),
+    )
+    .await
+}
+
+/// Reads the shard as a real client does, for at most `bound`: subscribes at `position` and,
+/// whenever a subscription ends or goes quiet (AWS ends each after at most 5 minutes; a slow
+/// engine may end one sooner), subscribes again after the last event's continuation sequence
+/// number. Stops when `enough` says so, or when the shard ends (an event with no continuation).
+/// What arrived by then is returned, and the caller's assertions say what is missing.
+async fn subscribe_within(
+    kinesis: &aws_sdk_kinesis::Client,
+    consumer_arn: &str,
+    shard_id: &str,
+    mut position: StartingPosition,
+    enough: impl Fn(&[SubscribeToShardEvent]) -> bool,
+    bound: Duration,
+) -> Vec<SubscribeToShardEvent> {
+    let deadline = tokio::time::Instant::now() + bound;
+    let mut events: Vec<SubscribeToShardEvent> = Vec::new();
     while !enough(&events) && tokio::time::Instant::now() < deadline {
-        match tokio::time::timeout(Duration::from_secs(30), stream.recv()).await {
-            Ok(Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event)))) => {
-                events.push(event)
+        let mut stream = kinesis
+            .subscribe_to_shard()
+            .consumer_arn(consumer_arn)
+            .shard_id(shard_id)
+            .starting_position(position.clone())
+            .send()
+            .await
+            .expect("SubscribeToShard")
+            .event_stream;
+        while !enough(&events) {
+            match tokio::time::timeout_at(deadline, stream.recv()).await {
+                Ok(Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event)))) => {
+                    events.push(event)
+                }
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) | Err(_) => break,
+                Ok(Err(error)) => panic!("subscription failed: {error:?}"),
             }
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) | Err(_) => break,
-            Ok(Err(error)) => panic!("subscription failed: {error:?}"),
+        }
+        // Where the last event says to go on from; no event yet: the same position again.
+        if let Some(last) = events.last() {
+            let continuation = last.continuation_sequence_number();
+            if continuation.is_empty() {
+                break;
+            }
+            position = self::position(ShardIteratorType::AfterSequenceNumber, Some(continuation));
         }
     }
     events
@@ -367,12 +401,14 @@ async fn concurrent_puts_while_subscribed_all_complete(engine: KinesisEngine) {
     let stack = stack_on(engine, false).await;
     let kinesis = stack.kinesis();
     let (_, consumer) = stream_with_consumer(&kinesis, "busy", 1).await;
-    let reader = subscribe(
+    // Bounds generous for the slowest engine on a loaded machine: they only stop a hung run.
+    let reader = subscribe_within(
         &kinesis,
         &consumer,
         SHARD,
         position(ShardIteratorType::TrimHorizon, None),
         |e| data(e).len() >= RECORDS,
+        Duration::from_secs(240),
     );
     let writers = futures::stream::iter(0..RECORDS)
         .map(|i| {
@@ -393,11 +429,11 @@ async fn concurrent_puts_while_subscribed_all_complete(engine: KinesisEngine) {
         events
     };
     let (events, _) = tokio::time::timeout(
-        Duration::from_secs(60),
+        Duration::from_secs(300),
         futures::future::join(work, pollers),
     )
     .await
-    .expect("no deadlock: the puts, the subscription and the polling finish within 60 s");
+    .expect("no deadlock: the puts, the subscription and the polling finish within 300 s");
     let mut got = data(&events);
     assert_eq!(got.len(), RECORDS, "every record once");
     got.sort();
@@ -434,12 +470,13 @@ async fn subscribe_to_shard_reports_millis_behind_latest_until_caught_up(engine:
         assert_eq!(output.failed_record_count(), Some(0));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = subscribe(
+    let events = subscribe_within(
         &kinesis,
         &consumer,
         SHARD,
         position(ShardIteratorType::TrimHorizon, None),
         |e| data(e).len() >= RECORDS,
+        Duration::from_secs(240),
     )
     .await;
     assert_eq!(data(&events).len(), RECORDS);

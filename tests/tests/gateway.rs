@@ -319,7 +319,9 @@ async fn an_unreachable_stream_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_throttled_stream_answers_429_with_retry_after_and_keeps_accepting_after() {
-    // ferrokinesis is the local engine that enforces shard limits.
+    // ferrokinesis is the local engine that enforces shard limits. The shard is held to two
+    // writes a second, so that any machine sends faster than that: the test then waits for the
+    // first 429 rather than for a rate only a fast machine reaches.
     let pipeline = TestPipeline::with_options(StackOptions {
         shard_limits: true,
         shards: 1,
@@ -327,27 +329,28 @@ async fn a_throttled_stream_answers_429_with_retry_after_and_keeps_accepting_aft
         ..Default::default()
     })
     .await;
-    // Large wholesale orders for one customer: one shard's 1 MB/s runs out within the burst.
+    assert!(pipeline.stack.throttle_kinesis(Some(2)), "shard limits on");
     let mut rng = rng();
-    let token = pipeline.tokens.token("wholesaler-1", 600);
-    let bodies: Vec<Vec<u8>> = (0..400)
-        .map(|_| {
-            let mut order = sample::order(&mut rng, Channel::Wholesale);
-            order.lines = vec![order.lines[0].clone(); 100];
-            serde_json::to_vec(&order).expect("json")
-        })
-        .collect();
-    let answers = futures::future::join_all(
-        bodies
-            .into_iter()
-            .map(|body| pipeline.post("/orders", Some(&token), "application/json", body)),
-    )
-    .await;
+    let mut answers = Vec::new();
+    for _wave in 0..50 {
+        let wave =
+            futures::future::join_all((0..20).map(|_| sample::order(&mut rng, Channel::Web)).map(
+                |order| {
+                    let pipeline = &pipeline;
+                    async move { pipeline.post_order("wholesaler-1", &order).await }
+                },
+            ))
+            .await;
+        answers.extend(wave);
+        if answers.iter().any(|a| a.status == 429) {
+            break;
+        }
+    }
     let throttled: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
     let accepted = answers.iter().filter(|a| a.status == 202).count();
     assert!(
         !throttled.is_empty(),
-        "the burst exceeds the shard's limit, so some answers are 429"
+        "waves of 20 orders against 2 writes a second: some answers are 429"
     );
     assert_eq!(
         accepted + throttled.len(),

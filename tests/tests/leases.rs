@@ -18,9 +18,11 @@ use tokio::process::Child;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+/// Short, where a test waits for leases to expire.
 const LEASE: Duration = Duration::from_millis(3000);
-/// A worker looks at the table every third of the lease.
-const TICK: Duration = Duration::from_millis(1000);
+/// Long, where a test shows that something happens without waiting for an expiry: anything
+/// under it cannot have come from one, however slow the machine.
+const LONG_LEASE: Duration = Duration::from_secs(30);
 
 fn table(pipeline: &TestPipeline, worker: &str, lease: Duration) -> LeaseTable {
     LeaseTable::new(
@@ -74,10 +76,10 @@ async fn wait_owners(
     }
 }
 
-fn spawn_worker(pipeline: &TestPipeline, worker: &str) -> Child {
+fn spawn_worker(pipeline: &TestPipeline, worker: &str, lease: Duration) -> Child {
     let mut env = pipeline.stack.env();
     env.push(("CONSUMER_WORKER_ID".into(), worker.into()));
-    env.push(("CONSUMER_LEASE_MS".into(), LEASE.as_millis().to_string()));
+    env.push(("CONSUMER_LEASE_MS".into(), lease.as_millis().to_string()));
     spawn_with_logs(&workspace_binary("consumer"), &["materialiser"], env).0
 }
 
@@ -161,10 +163,10 @@ async fn a_worker_whose_lease_was_taken_can_neither_renew_nor_checkpoint() {
 }
 
 #[tokio::test]
-async fn two_workers_split_four_shards_and_the_survivor_of_a_sigkill_takes_all_within_the_lease() {
+async fn two_workers_split_four_shards_and_the_survivor_of_a_sigkill_takes_all_once_they_expire() {
     let pipeline = TestPipeline::start().await;
-    let mut one = spawn_worker(&pipeline, "one");
-    let _two = spawn_worker(&pipeline, "two");
+    let mut one = spawn_worker(&pipeline, "one", LEASE);
+    let _two = spawn_worker(&pipeline, "two", LEASE);
     wait_owners(&pipeline, Duration::from_secs(30), "2 and 2", |o| {
         o.len() == 4 && count(o, "one") == 2 && count(o, "two") == 2
     })
@@ -173,10 +175,25 @@ async fn two_workers_split_four_shards_and_the_survivor_of_a_sigkill_takes_all_w
     let before = post_orders(&pipeline, 1, 200).await;
     one.start_kill().expect("SIGKILL");
     one.wait().await.expect("killed");
-    let failover = wait_owners(&pipeline, Duration::from_secs(30), "two holds all 4", |o| {
+    // The dead worker's leases as it left them: nothing may take one before it expires.
+    let last_expiry = pipeline
+        .leases(consumers::MATERIALISER)
+        .list()
+        .await
+        .expect("leases")
+        .iter()
+        .filter(|l| l.owner.as_deref() == Some("one"))
+        .map(|l| l.expires_at_ms)
+        .max()
+        .expect("one held leases");
+    let failover = wait_owners(&pipeline, Duration::from_secs(90), "two holds all 4", |o| {
         o.len() == 4 && count(o, "two") == 4
     })
     .await;
+    assert!(
+        processors::lease::now_ms() >= last_expiry,
+        "a lease was taken from the dead worker before it expired"
+    );
     let after = post_orders(&pipeline, 2, 200).await;
     let orders: Vec<Uuid> = before.into_iter().chain(after).collect();
     let missing = pipeline
@@ -184,21 +201,16 @@ async fn two_workers_split_four_shards_and_the_survivor_of_a_sigkill_takes_all_w
         .await;
     assert!(missing.is_empty(), "{} orders missing", missing.len());
     assert_eq!(pipeline.order_count().await, orders.len());
-    // The dead worker's leases expire within LEASE of its last renewal, and the survivor looks
-    // every TICK; one more TICK for the takes and the reads.
-    assert!(
-        failover <= LEASE + 2 * TICK,
-        "took {failover:?} to fail over (lease {LEASE:?}, renewal every {TICK:?})"
-    );
-    eprintln!("failover after SIGKILL: {failover:?}");
+    // How long it took is measured, not asserted (docs/performance.md).
+    eprintln!("failover after SIGKILL: {failover:?} with a {LEASE:?} lease");
 }
 
 #[tokio::test]
 async fn sigterm_releases_every_lease_at_once() {
     let pipeline = TestPipeline::start().await;
-    let _one = spawn_worker(&pipeline, "one");
-    let mut two = spawn_worker(&pipeline, "two");
-    wait_owners(&pipeline, Duration::from_secs(30), "2 and 2", |o| {
+    let _one = spawn_worker(&pipeline, "one", LONG_LEASE);
+    let mut two = spawn_worker(&pipeline, "two", LONG_LEASE);
+    wait_owners(&pipeline, Duration::from_secs(90), "2 and 2", |o| {
         o.len() == 4 && count(o, "one") == 2 && count(o, "two") == 2
     })
     .await;
@@ -209,7 +221,7 @@ async fn sigterm_releases_every_lease_at_once() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let exited = tokio::time::timeout(Duration::from_secs(10), two.wait())
+    let exited = tokio::time::timeout(Duration::from_secs(60), two.wait())
         .await
         .expect("stops within its batch")
         .expect("exit status");
@@ -224,14 +236,14 @@ async fn sigterm_releases_every_lease_at_once() {
         leases.iter().all(|l| l.owner.as_deref() != Some("two")),
         "{leases:?}"
     );
-    let taken = wait_owners(&pipeline, Duration::from_secs(30), "one holds all 4", |o| {
+    let taken = wait_owners(&pipeline, Duration::from_secs(90), "one holds all 4", |o| {
         o.len() == 4 && count(o, "one") == 4
     })
     .await;
     // At one's next look, not after an expiry.
     assert!(
-        taken < LEASE,
-        "took {taken:?}: released leases are taken at once"
+        taken < LONG_LEASE,
+        "took {taken:?}: released leases are taken without waiting for them to expire"
     );
     let missing = pipeline
         .wait_materialised(&orders, Duration::from_secs(60))

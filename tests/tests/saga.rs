@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use devstack::downstream::{Kind, StandIns};
+use devstack::downstream::{Kind, Latency, Ledger, StandInConfig, StandIns};
 use devstack::{sample, workspace_binary};
 use ingest::order::{Channel, OrderRequest};
 use pipeline_tests::{TestPipeline, fast_stand_ins};
@@ -42,7 +42,7 @@ async fn post_until_completed(pipeline: &TestPipeline, seed: u64, count: usize) 
     let mut rng = StdRng::seed_from_u64(seed);
     let orders = post_orders(pipeline, &mut rng, count).await;
     let waiting = pipeline
-        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .wait_status(&orders, &["completed"], Duration::from_secs(120))
         .await;
     assert!(waiting.is_empty(), "not completed: {waiting:?}");
 }
@@ -71,6 +71,56 @@ async fn post_sku(pipeline: &TestPipeline, rng: &mut StdRng, sku: &str) -> Uuid 
     order.order_id
 }
 
+/// Replaces the stand-ins' config while they run.
+async fn set_stand_ins(stand_ins: &StandIns, config: &StandInConfig) {
+    let set = reqwest::Client::new()
+        .put(format!("{}/_control", stand_ins.url))
+        .json(config)
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(set.status(), 200);
+}
+
+/// Each order's status against what the services decided for it, from the stand-ins' ledger:
+/// completed = one reservation, shipment and sale; rejected = nothing; released = one
+/// reservation and one release, nothing shipped or booked; failed = nothing held (every
+/// reservation released). Returns every order that breaks this, with what it has.
+async fn inconsistent(
+    pipeline: &TestPipeline,
+    ledger: &Ledger,
+    orders: &[Uuid],
+) -> Vec<(Uuid, Option<String>, [usize; 4])> {
+    let mut wrong = Vec::new();
+    for &order in orders {
+        let count = |kind: Kind| {
+            ledger
+                .effects
+                .iter()
+                .filter(|e| e.kind == kind && e.order_id == order)
+                .count()
+        };
+        let effects = [
+            count(Kind::Reservation),
+            count(Kind::Release),
+            count(Kind::Shipment),
+            count(Kind::Sale),
+        ];
+        let status = pipeline.order_status(order).await;
+        let consistent = match status.as_deref() {
+            Some("completed") => effects == [1, 0, 1, 1],
+            Some("rejected") => effects == [0, 0, 0, 0],
+            Some("released") => effects == [1, 1, 0, 0],
+            Some("failed") => effects[0] == effects[1] && effects[2] == 0 && effects[3] == 0,
+            _ => false,
+        };
+        if !consistent {
+            wrong.push((order, status, effects));
+        }
+    }
+    wrong
+}
+
 fn effects(stand_ins: &StandIns, kind: Kind, order_id: Uuid) -> usize {
     stand_ins
         .ledger()
@@ -89,7 +139,7 @@ async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_a
     let mut rng = StdRng::seed_from_u64(51);
     let orders = post_orders(&pipeline, &mut rng, 20).await;
     let waiting = pipeline
-        .wait_status(&orders, &["completed"], Duration::from_secs(60))
+        .wait_status(&orders, &["completed"], Duration::from_secs(120))
         .await;
     assert!(waiting.is_empty(), "not completed: {waiting:?}");
     let ledger = stand_ins.ledger();
@@ -125,7 +175,7 @@ async fn every_order_completes_with_one_effect_per_stage_and_a_replayed_window_a
     // A new order behind the replay, per customer key, shows the replay has been handled.
     let later = post_orders(&pipeline, &mut rng, 5).await;
     let waiting = pipeline
-        .wait_status(&later, &["completed"], Duration::from_secs(60))
+        .wait_status(&later, &["completed"], Duration::from_secs(120))
         .await;
     assert!(waiting.is_empty(), "not completed: {waiting:?}");
     let ledger = stand_ins.ledger();
@@ -154,11 +204,11 @@ async fn out_of_stock_is_rejected_and_nothing_is_shipped_or_booked() {
     let sold_out = post_sku(&pipeline, &mut rng, "SOLD-OUT").await;
     let fine = post_sku(&pipeline, &mut rng, "MUG-01").await;
     let waiting = pipeline
-        .wait_status(&[sold_out], &["rejected"], Duration::from_secs(30))
+        .wait_status(&[sold_out], &["rejected"], Duration::from_secs(90))
         .await;
     assert!(waiting.is_empty(), "{waiting:?}");
     let waiting = pipeline
-        .wait_status(&[fine], &["completed"], Duration::from_secs(30))
+        .wait_status(&[fine], &["completed"], Duration::from_secs(90))
         .await;
     assert!(waiting.is_empty(), "{waiting:?}");
     for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
@@ -182,7 +232,7 @@ async fn fulfilment_failing_for_good_releases_the_reservation_once() {
     let mut rng = StdRng::seed_from_u64(53);
     let oversize = post_sku(&pipeline, &mut rng, "OVERSIZE").await;
     let waiting = pipeline
-        .wait_status(&[oversize], &["released"], Duration::from_secs(30))
+        .wait_status(&[oversize], &["released"], Duration::from_secs(90))
         .await;
     assert!(waiting.is_empty(), "{waiting:?}");
     assert_eq!(effects(&stand_ins, Kind::Reservation, oversize), 1);
@@ -206,7 +256,7 @@ async fn fulfilment_failing_for_good_releases_the_reservation_once() {
         .await;
     let marker = post_sku(&pipeline, &mut rng, "MUG-01").await;
     let waiting = pipeline
-        .wait_status(&[marker], &["completed"], Duration::from_secs(30))
+        .wait_status(&[marker], &["completed"], Duration::from_secs(90))
         .await;
     assert!(waiting.is_empty(), "{waiting:?}");
     assert_eq!(effects(&stand_ins, Kind::Shipment, oversize), 0);
@@ -252,10 +302,13 @@ async fn a_30_second_fulfilment_outage_mid_burst_completes_every_order_once() {
 #[tokio::test]
 async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_one_reservation() {
     let pipeline = TestPipeline::start().await;
-    // The reservation is made at once; its answer takes 3 s to come back: the crash window.
+    // The reservation is made at once; its answer takes 30 s to come back: the crash window,
+    // long enough for the kill below on any machine.
     let stand_ins = fast_stand_ins(|config| {
-        config.inventory.latency_ms.min = 3000;
-        config.inventory.latency_ms.max = 3000;
+        config.inventory.answer_delay_ms = Some(Latency {
+            min: 30_000,
+            max: 30_000,
+        });
     })
     .await;
     let _materialiser = pipeline.start_materialiser();
@@ -264,7 +317,7 @@ async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_o
         "INVENTORY_URL".into(),
         format!("{}/inventory", stand_ins.url),
     ));
-    env.push(("DOWNSTREAM_TIMEOUT_MS".into(), "5000".into()));
+    env.push(("DOWNSTREAM_TIMEOUT_MS".into(), "40000".into()));
     env.push(("DOWNSTREAM_BUDGET_MS".into(), "1000".into()));
     let start_inventory = || {
         pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &["inventory"], env.clone())
@@ -284,6 +337,8 @@ async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_o
     // SIGKILL after the reservation call, before the consumer learns its result and records it.
     inventory.start_kill().expect("SIGKILL");
     let _ = inventory.wait().await;
+    // Answers come back at once from now on: the restarted consumer's call gets the stored one.
+    set_stand_ins(&stand_ins, &StandInConfig::default()).await;
     // The materialiser runs independently and may store the order after the reservation was
     // made; once stored, it must still be only placed: nothing recorded the reservation.
     let unstored = pipeline
@@ -293,7 +348,7 @@ async fn an_inventory_consumer_killed_after_reserving_completes_the_order_with_o
 
     let (_inventory, _) = start_inventory();
     let waiting = pipeline
-        .wait_status(&[order], &["completed"], Duration::from_secs(60))
+        .wait_status(&[order], &["completed"], Duration::from_secs(120))
         .await;
     assert!(waiting.is_empty(), "{waiting:?}");
     for kind in [Kind::Reservation, Kind::Shipment, Kind::Sale] {
@@ -453,4 +508,130 @@ async fn with_an_api_key_in_parameter_store_the_stage_processes_read_it_at_start
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/orders/missing"), "{stderr}");
+}
+
+/// Services that behave like real ones (slow answers past the client's timeout, so that its
+/// retry meets 409 in progress; answers lost after the effect; 503s), with the stages as their
+/// own processes: every order ends terminal and consistent with what the services decided.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_realistic_services_every_order_ends_consistent_with_what_they_decided() {
+    let pipeline = TestPipeline::start().await;
+    let mut config = StandInConfig::realistic(23);
+    config.inventory.out_of_stock.insert("SOLD-OUT".into());
+    let stand_ins = devstack::downstream::serve(config)
+        .await
+        .expect("stand-ins");
+    let _materialiser = pipeline.start_materialiser();
+    let _stages = spawn_stages(&stage_env(&pipeline, &stand_ins));
+    let mut rng = StdRng::seed_from_u64(56);
+    let mut orders = post_orders(&pipeline, &mut rng, 60).await;
+    for _ in 0..5 {
+        orders.push(post_sku(&pipeline, &mut rng, "SOLD-OUT").await);
+    }
+    let waiting = pipeline
+        .wait_status(
+            &orders,
+            &["completed", "rejected"],
+            Duration::from_secs(300),
+        )
+        .await;
+    assert!(waiting.is_empty(), "not through the saga: {waiting:?}");
+    let ledger = stand_ins.ledger();
+    let wrong = inconsistent(&pipeline, &ledger, &orders).await;
+    assert!(wrong.is_empty(), "inconsistent: {wrong:?}");
+    assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
+    // The faults happened: more requests than effects (retries after lost answers, 409s, 503s).
+    let effects = ledger.effects.len();
+    assert!(
+        ledger.requests > effects,
+        "{} requests for {effects} effects",
+        ledger.requests
+    );
+    assert!(pipeline.dead_letters().await.is_empty());
+}
+
+/// The old service's crash, twice in a row for the same order: the stage is SIGKILLed after
+/// its service performed the effect and before the stage learns the answer, restarted, and
+/// SIGKILLed again while its second call (the same key) is on its way back. The order still
+/// completes with one effect of each kind, for inventory and for fulfilment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_killed_twice_in_a_row_between_the_effect_and_its_record_repeats_nothing() {
+    for stage in ["inventory", "fulfilment"] {
+        let pipeline = TestPipeline::start().await;
+        // Every answer of this stage's service takes 30 s to come back: the crash window,
+        // long enough for the kills below on any machine.
+        let slow_answers = |config: &mut StandInConfig| {
+            let delay = Some(Latency {
+                min: 30_000,
+                max: 30_000,
+            });
+            match stage {
+                "inventory" => config.inventory.answer_delay_ms = delay,
+                _ => config.fulfilment.answer_delay_ms = delay,
+            }
+        };
+        let mut config = StandInConfig::default();
+        slow_answers(&mut config);
+        let stand_ins = devstack::downstream::serve(config.clone())
+            .await
+            .expect("stand-ins");
+        let _materialiser = pipeline.start_materialiser();
+        let mut env = stage_env(&pipeline, &stand_ins);
+        env.push(("DOWNSTREAM_TIMEOUT_MS".into(), "40000".into()));
+        let others: Vec<_> = ["inventory", "fulfilment", "accounting"]
+            .into_iter()
+            .filter(|other| *other != stage)
+            .map(|other| {
+                pipeline_tests::spawn_with_logs(
+                    &workspace_binary("consumer"),
+                    &[other],
+                    env.clone(),
+                )
+            })
+            .collect();
+        let start = || {
+            pipeline_tests::spawn_with_logs(&workspace_binary("consumer"), &[stage], env.clone()).0
+        };
+        let kind = match stage {
+            "inventory" => Kind::Reservation,
+            _ => Kind::Shipment,
+        };
+        let mut rng = StdRng::seed_from_u64(57);
+        let order = post_sku(&pipeline, &mut rng, "MUG-01").await;
+
+        let mut process = start();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while effects(&stand_ins, kind, order) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{stage}: never called"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // First kill: the effect is done, its answer on the way back.
+        process.start_kill().expect("SIGKILL");
+        let _ = process.wait().await;
+        let requests = stand_ins.ledger().requests;
+        let mut process = start();
+        while stand_ins.ledger().requests == requests {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{stage}: never called again"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Second kill: the same key asked again, the stored answer on its way back.
+        process.start_kill().expect("SIGKILL");
+        let _ = process.wait().await;
+        set_stand_ins(&stand_ins, &StandInConfig::default()).await;
+        let _process = start();
+        let waiting = pipeline
+            .wait_status(&[order], &["completed"], Duration::from_secs(120))
+            .await;
+        assert!(waiting.is_empty(), "{stage}: {waiting:?}");
+        let wrong = inconsistent(&pipeline, &stand_ins.ledger(), &[order]).await;
+        assert!(wrong.is_empty(), "{stage}: {wrong:?}");
+        assert!(pipeline.dead_letters().await.is_empty(), "{stage}");
+        drop(others);
+    }
 }

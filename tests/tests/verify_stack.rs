@@ -126,18 +126,22 @@ async fn a_healthy_stack_passes_every_check_byte_for_byte_and_the_user_is_delete
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_dead_letter_fails_the_check_and_the_user_is_still_deleted() {
     let setup = setup().await;
-    setup
-        .pipeline
-        .stack
-        .s3()
-        .put_object()
-        .bucket(&setup.pipeline.stack.names.dead_letter_bucket)
-        .key("consumers/materialiser/2026/11/25/10/letter.json")
-        .body(b"{}".to_vec().into())
-        .send()
-        .await
-        .expect("a dead letter written");
-    let (output, report) = verify_stack(&setup, &[]).await;
+    // Written while verify-stack runs, so it is new to the run however long the process takes
+    // to start (the check reads dead letters last, after the orders went through).
+    let letter = async {
+        setup
+            .pipeline
+            .stack
+            .s3()
+            .put_object()
+            .bucket(&setup.pipeline.stack.names.dead_letter_bucket)
+            .key("consumers/materialiser/2026/11/25/10/letter.json")
+            .body(b"{}".to_vec().into())
+            .send()
+            .await
+            .expect("a dead letter written");
+    };
+    let ((output, report), ()) = tokio::join!(verify_stack(&setup, &[]), letter);
     assert!(!output.status.success(), "{report:#}");
     assert_eq!(report["ok"], false);
     let dead_letters = report["checks"]

@@ -16,8 +16,10 @@ use crate::pipeline::{LocalPipeline, PipelineError};
 pub enum Scenario {
     /// DynamoDB unreachable: nothing the gateway and the consumers send it is answered.
     DynamodbDown,
-    /// Kinesis shards take 20 writes a second instead of 1,000: the gateway's and the
-    /// consumers' puts beyond are refused with `ProvisionedThroughputExceededException`.
+    /// Kinesis shards take 5 writes a second instead of 1,000: the gateway's and the
+    /// consumers' puts beyond are refused with `ProvisionedThroughputExceededException`. Low
+    /// enough that the gateway's puts alone exceed it at 20 orders/s on four shards, however
+    /// slowly the consumers keep up.
     KinesisThrottled,
     /// Kinesis connections reset (each with probability 0.2 when next used) and every
     /// exchange slowed by 50–250 ms.
@@ -35,7 +37,7 @@ impl Scenario {
     pub fn describe(self) -> &'static str {
         match self {
             Self::DynamodbDown => "DynamoDB unreachable (blackholed)",
-            Self::KinesisThrottled => "Kinesis shards throttled to 20 writes/s",
+            Self::KinesisThrottled => "Kinesis shards throttled to 5 writes/s",
             Self::KinesisResets => "Kinesis connections reset (p = 0.2) and slowed 50–250 ms",
             Self::ConsumerKills => "a consumer SIGKILLed every 3 s, restarted 1 s later",
             Self::DownstreamSlow => "downstream services answer after 1–2 s",
@@ -47,7 +49,7 @@ impl Scenario {
         match self {
             Self::DynamodbDown => Action::Network(Upstream::Dynamodb, Fault::Unreachable),
             Self::KinesisThrottled => Action::Throttle {
-                records_per_shard: 20,
+                records_per_shard: 5,
             },
             Self::KinesisResets => Action::Network(
                 Upstream::Kinesis,

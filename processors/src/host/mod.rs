@@ -58,7 +58,13 @@ pub async fn saga_stage(
     stage: ingest::lifecycle::Stage,
     consumer: &str,
     sdk: &aws_config::SdkConfig,
-) -> Result<crate::saga::SagaStage<crate::saga::idempotency::DynamoIdempotency>, SagaConfigError> {
+) -> Result<
+    crate::saga::SagaStage<
+        crate::saga::client::ServiceClient,
+        crate::saga::idempotency::DynamoIdempotency,
+    >,
+    SagaConfigError,
+> {
     use crate::saga::client::{DEFAULT_BUDGET, DEFAULT_REQUEST_TIMEOUT, ServiceClient};
     use ingest::config::downstream;
     use ingest::lifecycle::Stage;
@@ -88,13 +94,8 @@ pub async fn saga_stage(
         aws_sdk_dynamodb::Client::new(sdk),
         ResourceNames::from_env().idempotency_table,
     );
-    // A claim outlives the call's whole budget plus one last request.
     Ok(crate::saga::SagaStage::new(
-        stage,
-        consumer,
-        client,
-        records,
-        budget + timeout,
+        stage, consumer, client, records,
     ))
 }
 
@@ -124,7 +125,12 @@ impl Consumer {
 /// Any of the pipeline's handlers, so that one host or tool can run whichever is asked for.
 pub enum ConsumerHandler {
     Materialiser(crate::materialiser::Materialiser<crate::store::DynamoOrderStore>),
-    Stage(crate::saga::SagaStage<crate::saga::idempotency::DynamoIdempotency>),
+    Stage(
+        crate::saga::SagaStage<
+            crate::saga::client::ServiceClient,
+            crate::saga::idempotency::DynamoIdempotency,
+        >,
+    ),
 }
 
 impl crate::batch::RecordHandler for ConsumerHandler {

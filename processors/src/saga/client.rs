@@ -1,18 +1,26 @@
 //! One HTTP client for the three downstream services: JSON over HTTPS (rustls), every call
 //! keyed with `Idempotency-Key`, retried with backoff and jitter within a time budget.
 //!
-//! 2xx and 409 (the service has it, or is doing it) are success; 429, 5xx, timeouts and
-//! connection errors are transient and retried, honouring `Retry-After`; any other 4xx is
-//! permanent and not retried. What the budget does not absorb is returned as transient, so the
-//! engine counts it against the record's attempt limit and tries again later.
+//! How an answer is read ([`classify`], docs/saga.md's table): 2xx is the outcome (a repeat's
+//! stored answer included); 409 (the key is in progress, IETF Idempotency-Key draft), 408, 429,
+//! 5xx, timeouts and connection errors are transient and retried, honouring `Retry-After`; any
+//! other 4xx is permanent and not retried. What the budget does not absorb is returned as
+//! transient, so the engine counts it against the record's attempt limit and tries again later.
 
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error_chain;
 use crate::saga::auth::DownstreamAuth;
+pub use crate::saga::downstream::CallError;
+use crate::saga::downstream::{
+    Booking, Downstream, ReleaseRequest, Released, Reservation, ReservationRequest, SaleRequest,
+    Shipment, ShipmentRequest,
+};
 
 /// Each request's own timeout, when nothing else is configured.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,42 +35,6 @@ pub const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
 pub struct Reply {
     pub status: u16,
     pub body: Value,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The service refused the request for good (a 4xx other than 409 and 429).
-    #[error("{service} answered {status}: {reason}")]
-    Permanent {
-        service: String,
-        status: u16,
-        /// The problem's `type`, when the answer is problem+json.
-        problem_type: Option<String>,
-        reason: String,
-    },
-    /// The service could not answer now (429, 5xx, a timeout, no connection), even after the
-    /// retries the budget allows.
-    #[error("{service}: {reason}")]
-    Transient {
-        service: String,
-        /// What went wrong, with its whole cause chain.
-        reason: String,
-        /// How long the service asked to wait (`Retry-After`), if it said.
-        retry_after: Option<Duration>,
-    },
-}
-
-impl CallError {
-    fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. })
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Transient { retry_after, .. } => *retry_after,
-            Self::Permanent { .. } => None,
-        }
-    }
 }
 
 /// One downstream service at its base URL.
@@ -197,24 +169,91 @@ impl ServiceClient {
                 retry_after: None,
             })?;
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        match status {
-            200..=299 | 409 => Ok(Reply { status, body }),
-            429 | 500..=599 => Err(CallError::Transient {
+        classify(&self.service, &url, status, retry_after, body)
+    }
+
+    /// POSTs `request` and reads a 2xx answer as `A`; `expected` names what it must carry.
+    async fn post_typed<R: Serialize, A: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        request: &R,
+        expected: &'static str,
+    ) -> Result<A, CallError> {
+        let body = serde_json::to_value(request)
+            .unwrap_or_else(|e| unreachable!("a request body serialises: {e}"));
+        let reply = self.post(path, key, &body).await?;
+        serde_json::from_value(reply.body.clone()).map_err(|_| CallError::Unreadable {
+            service: self.service.clone(),
+            status: reply.status,
+            expected,
+            body: reply.body.to_string(),
+        })
+    }
+}
+
+/// What an answer means, by status: the decision table of docs/saga.md.
+pub fn classify(
+    service: &str,
+    url: &str,
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Value,
+) -> Result<Reply, CallError> {
+    match status {
+        200..=299 => Ok(Reply { status, body }),
+        // 409: a request with this key is still being processed; it is decided when that one
+        // ends, so ask again (never taken as the outcome). 408: the service timed out reading.
+        408 | 409 | 429 | 500..=599 => Err(CallError::Transient {
+            service: service.to_owned(),
+            reason: format!("POST {url} answered {status}{}", detail(&body)),
+            retry_after,
+        }),
+        _ => Err(CallError::Permanent {
+            service: service.to_owned(),
+            status,
+            problem_type: body["type"].as_str().map(str::to_owned),
+            reason: body["detail"]
+                .as_str()
+                .or_else(|| body["title"].as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("POST {url} answered {status}")),
+        }),
+    }
+}
+
+impl Downstream for ServiceClient {
+    async fn reserve(
+        &self,
+        key: &str,
+        request: &ReservationRequest,
+    ) -> Result<Reservation, CallError> {
+        self.post_typed("/reservations", key, request, "reservationId")
+            .await
+    }
+
+    async fn release(&self, key: &str, request: &ReleaseRequest) -> Result<Released, CallError> {
+        let path = format!("/reservations/{}/release", request.order_id);
+        let released: Released = self.post_typed(&path, key, request, "released").await?;
+        if released.released {
+            Ok(released)
+        } else {
+            Err(CallError::Unreadable {
                 service: self.service.clone(),
-                reason: format!("POST {url} answered {status}{}", detail(&body)),
-                retry_after,
-            }),
-            _ => Err(CallError::Permanent {
-                service: self.service.clone(),
-                status,
-                problem_type: body["type"].as_str().map(str::to_owned),
-                reason: body["detail"]
-                    .as_str()
-                    .or_else(|| body["title"].as_str())
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("POST {url} answered {status}")),
-            }),
+                status: 200,
+                expected: "released: true",
+                body: serde_json::json!(released).to_string(),
+            })
         }
+    }
+
+    async fn ship(&self, key: &str, request: &ShipmentRequest) -> Result<Shipment, CallError> {
+        self.post_typed("/shipments", key, request, "shipmentId")
+            .await
+    }
+
+    async fn book(&self, key: &str, request: &SaleRequest) -> Result<Booking, CallError> {
+        self.post_typed("/sales", key, request, "bookingId").await
     }
 }
 
@@ -224,4 +263,59 @@ fn detail(body: &Value) -> String {
         .as_str()
         .map(|d| format!(": {d}"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each status, as the stage must read it.
+    #[test]
+    fn every_status_is_read_as_the_contract_says() {
+        enum Read {
+            Outcome,
+            Retry,
+            Refused,
+        }
+        let cases = [
+            (200, Read::Outcome),
+            (201, Read::Outcome),
+            (400, Read::Refused),
+            (401, Read::Refused),
+            (403, Read::Refused),
+            (404, Read::Refused),
+            (408, Read::Retry),
+            (409, Read::Retry),
+            (422, Read::Refused),
+            (429, Read::Retry),
+            (500, Read::Retry),
+            (502, Read::Retry),
+            (503, Read::Retry),
+            (504, Read::Retry),
+        ];
+        for (status, expected) in cases {
+            let result = classify(
+                "inventory",
+                "http://x/reservations",
+                status,
+                Some(Duration::from_secs(1)),
+                json!({ "type": "t", "detail": "d" }),
+            );
+            match (expected, result) {
+                (Read::Outcome, Ok(reply)) => assert_eq!(reply.status, status),
+                (Read::Retry, Err(error @ CallError::Transient { .. })) => {
+                    assert_eq!(
+                        error.retry_after(),
+                        Some(Duration::from_secs(1)),
+                        "{status}"
+                    )
+                }
+                (Read::Refused, Err(CallError::Permanent { status: got, .. })) => {
+                    assert_eq!(got, status)
+                }
+                (_, result) => panic!("{status}: {result:?}"),
+            }
+        }
+    }
 }
