@@ -105,9 +105,11 @@ async fn generated_requests_get_answers_that_match_the_spec_and_only_accepted_or
             "30",
         ])
         .args(["--seed", "1", "--generation-database", "none"])
-        // The examples bound the run; the time limit only stops a hung one, so that the
-        // request counts below do not depend on the machine's speed.
-        .args(["--workers", "1", "--no-color", "--max-time", "900"])
+        // Time-boxed: generating cases is what costs (a full run of every phase takes over
+        // 10 minutes of Python CPU on 2 cores), so a slower machine sends fewer requests; the
+        // floors below leave a wide margin under what a 2-core machine sends in the box
+        // (docs/performance.md).
+        .args(["--workers", "1", "--no-color", "--max-time", "120"])
         .args(["--report", "har", "--report-har-path"])
         .arg(&har)
         .output()
@@ -129,7 +131,8 @@ async fn generated_requests_get_answers_that_match_the_spec_and_only_accepted_or
     let har: Value =
         serde_json::from_slice(&std::fs::read(&har).expect("HAR written")).expect("HAR is JSON");
     let entries = har["log"]["entries"].as_array().expect("entries");
-    assert!(entries.len() > 300, "{} requests", entries.len());
+    eprintln!("{} requests in the time box", entries.len());
+    assert!(entries.len() > 100, "{} requests", entries.len());
     let server_errors: Vec<&Value> = entries
         .iter()
         .filter(|e| e["response"]["status"].as_u64().is_none_or(|s| s >= 500))
@@ -146,7 +149,10 @@ async fn generated_requests_get_answers_that_match_the_spec_and_only_accepted_or
                 .is_some_and(|s| (400..500).contains(&s))
         })
         .count();
-    assert!(rejected > 100, "bad input was generated and refused");
+    assert!(
+        rejected > 30,
+        "bad input was generated and refused: {rejected}"
+    );
 
     let accepted: usize = entries.iter().map(accepted_orders).sum();
     let records = read_stream(&stack.kinesis(), &stack.names.stream).await;
