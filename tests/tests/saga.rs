@@ -542,6 +542,16 @@ async fn with_realistic_services_every_order_ends_consistent_with_what_they_deci
     assert!(ledger.duplicates.is_empty(), "{:?}", ledger.duplicates);
     // The faults happened: more requests than effects (retries after lost answers, 409s, 503s).
     let effects = ledger.effects.len();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    for order in &orders {
+        let status = pipeline.order_status(*order).await.unwrap_or_default();
+        *statuses.entry(status).or_default() += 1;
+    }
+    eprintln!(
+        "{} orders {statuses:?}; {} requests to the services for {effects} effects",
+        orders.len(),
+        ledger.requests
+    );
     assert!(
         ledger.requests > effects,
         "{} requests for {effects} effects",
