@@ -83,8 +83,8 @@ impl PipelineOptions {
     }
 }
 
-/// The seed of the stand-ins' faults in the sale pipeline: one run meets the same faults as
-/// the next, for the same requests.
+/// The seed of the stand-ins' faults in the sale pipeline: the same requests, arriving in the
+/// same order, meet the same faults.
 const SALE_SEED: u64 = 2026;
 
 /// The consumers that call a downstream service, with the variable that names its URL.
