@@ -107,8 +107,8 @@ async fn generated_requests_get_answers_that_match_the_spec_and_only_accepted_or
         .args(["--seed", "1", "--generation-database", "none"])
         // Time-boxed: generating cases is what costs (a full run of every phase takes over
         // 10 minutes of Python CPU on 2 cores), so a slower machine sends fewer requests; the
-        // floors below leave a wide margin under what a 2-core machine sends in the box
-        // (docs/performance.md).
+        // floors below are a quarter of what a 2-core machine sent in the box, the rest of the
+        // suite running beside it (4,297 requests; docs/performance.md).
         .args(["--workers", "1", "--no-color", "--max-time", "120"])
         .args(["--report", "har", "--report-har-path"])
         .arg(&har)
@@ -132,7 +132,7 @@ async fn generated_requests_get_answers_that_match_the_spec_and_only_accepted_or
         serde_json::from_slice(&std::fs::read(&har).expect("HAR written")).expect("HAR is JSON");
     let entries = har["log"]["entries"].as_array().expect("entries");
     eprintln!("{} requests in the time box", entries.len());
-    assert!(entries.len() > 100, "{} requests", entries.len());
+    assert!(entries.len() > 1000, "{} requests", entries.len());
     let server_errors: Vec<&Value> = entries
         .iter()
         .filter(|e| e["response"]["status"].as_u64().is_none_or(|s| s >= 500))
