@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Give up waiting for the pipeline to drain after this many seconds.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 300)]
     drain_timeout: u64,
     #[arg(long, default_value = "out")]
     out_dir: PathBuf,
