@@ -134,15 +134,24 @@ async fn subscribe_within(
     let deadline = tokio::time::Instant::now() + bound;
     let mut events: Vec<SubscribeToShardEvent> = Vec::new();
     while !enough(&events) && tokio::time::Instant::now() < deadline {
-        let mut stream = kinesis
+        let subscribed = kinesis
             .subscribe_to_shard()
             .consumer_arn(consumer_arn)
             .shard_id(shard_id)
             .starting_position(position.clone())
             .send()
-            .await
-            .expect("SubscribeToShard")
-            .event_stream;
+            .await;
+        // AWS takes one SubscribeToShard per consumer and shard every 5 s (LimitExceeded, or
+        // ResourceInUse while the last one is still open): a client waits and asks again.
+        let mut stream = match subscribed {
+            Ok(output) => output.event_stream,
+            Err(error) if tokio::time::Instant::now() + Duration::from_secs(1) < deadline => {
+                eprintln!("SubscribeToShard refused, again in 1 s: {error:?}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(error) => panic!("SubscribeToShard: {error:?}"),
+        };
         while !enough(&events) {
             match tokio::time::timeout_at(deadline, stream.recv()).await {
                 Ok(Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(event)))) => {
