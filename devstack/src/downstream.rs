@@ -277,15 +277,21 @@ impl StandInConfig {
     /// requests processed for 1–3 s (past the saga's 2 s timeout, so the retry meets 409 in
     /// progress), 10% of answers lost after the effect, 5% answered 503. Seeded.
     pub fn realistic(seed: u64) -> Self {
+        Self::faulty(seed, 0.05, 0.10, 0.05)
+    }
+
+    /// Every service with these fault rates (each 0 to 1): `slow` requests processed for
+    /// [`Slow`]'s default 1–3 s, answers lost after the effect, and 503s. Seeded.
+    pub fn faulty(seed: u64, slow: f64, lost_answers: f64, errors: f64) -> Self {
         let mut config = Self {
             seed: Some(seed),
             ..Self::default()
         };
         for service in Service::ALL {
             let faults = config.faults_mut(service);
-            *faults.error_rate = 0.05;
-            *faults.lost_answer_rate = 0.10;
-            faults.slow.rate = 0.05;
+            *faults.error_rate = errors;
+            *faults.lost_answer_rate = lost_answers;
+            faults.slow.rate = slow;
         }
         config
     }

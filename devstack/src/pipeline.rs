@@ -62,29 +62,15 @@ pub struct PipelineOptions {
 
 impl PipelineOptions {
     /// The pipeline the demo and the load generator run: the downstream stand-ins behaving as
-    /// real services do ([`StandInConfig::realistic`], seeded) with the limited edition out of
+    /// real services do ([`StandInConfig::faulty`], seeded) with the limited edition out of
     /// stock, and the archive with the Pulumi program's buffering.
     ///
     /// Answers are lost after the effect at the realistic 10%, but only 1% of requests are slow
     /// (so that some retries meet 409 in progress) and 1% answered 503: a slow answer holds its
     /// whole batch for 2–4 s, and at 5% a debug demo run beside a build drained at 14 orders/s
-    /// (docs/performance.md). The saga's end-to-end test runs the full realistic rates.
+    /// (docs/local-stack.md). The saga's end-to-end test runs the full realistic rates.
     pub fn sale(kinesis_engine: KinesisEngine, shard_limits: bool, out_dir: PathBuf) -> Self {
-        let mut stand_ins = StandInConfig::realistic(SALE_SEED);
-        for service in [
-            &mut stand_ins.inventory.slow,
-            &mut stand_ins.fulfilment.slow,
-            &mut stand_ins.accounting.slow,
-        ] {
-            service.rate = 0.01;
-        }
-        for error_rate in [
-            &mut stand_ins.inventory.error_rate,
-            &mut stand_ins.fulfilment.error_rate,
-            &mut stand_ins.accounting.error_rate,
-        ] {
-            *error_rate = 0.01;
-        }
+        let mut stand_ins = StandInConfig::faulty(SALE_SEED, 0.01, 0.10, 0.01);
         stand_ins
             .inventory
             .out_of_stock
